@@ -102,11 +102,11 @@ const (
 
 // problem formats a description of what is wrong, starting with one of the
 // err* words above.
-func problem(kind, format string, args ...any) error {
-	if format == "" {
+func problem(kind, detail string, args ...any) error {
+	if detail == "" {
 		return errors.New(kind)
 	}
-	return errors.New(kind + ": " + fmt.Sprintf(format, args...))
+	return errors.New(kind + ": " + fmt.Sprintf(detail, args...))
 }
 
 // Canonical returns the canonical form of addr on chain, or an error that
@@ -192,6 +192,11 @@ func canonicalUTXO(s spec, a string) (string, error) {
 	lower := strings.ToLower(a)
 	for _, hrp := range segwitHRPs {
 		if strings.HasPrefix(lower, hrp+"1") {
+			// Base58 addresses can start with the same letters (a Tron
+			// "TB1..." or a simnet "Sb1..."), so a valid one wins.
+			if checkBase58(bitcoinAlphabet, a, s.versions) == nil {
+				return a, nil
+			}
 			if s.hrp == "" {
 				return "", problem(errNetwork, "%s1 segwit address on a chain without segwit", hrp)
 			}
@@ -248,7 +253,7 @@ func checkBase58(alphabet, s string, versions [][]byte) error {
 			return nil
 		}
 	}
-	return problem(errNetwork, "version %x is not one of this chain's", body[:len(versions[0])])
+	return problem(errNetwork, "version 0x%x is not one of this chain's", body[:len(versions[0])])
 }
 
 func doubleSHA256(b []byte) [32]byte {
@@ -294,11 +299,11 @@ func canonicalSegwit(hrp, a string) (string, error) {
 // bech32Problem names what the bech32 decoder found wrong.
 func bech32Problem(err error) error {
 	var (
-		mixed   bech32.ErrMixedCase
-		char    bech32.ErrInvalidCharacter
-		nonset  bech32.ErrNonCharsetChar
-		sep     bech32.ErrInvalidSeparatorIndex
-		length  bech32.ErrInvalidLength
+		mixed  bech32.ErrMixedCase
+		char   bech32.ErrInvalidCharacter
+		nonset bech32.ErrNonCharsetChar
+		sep    bech32.ErrInvalidSeparatorIndex
+		length bech32.ErrInvalidLength
 		badSum bech32.ErrInvalidChecksum
 	)
 	switch {
@@ -378,7 +383,7 @@ func canonicalCashaddr(a string) (string, error) {
 // including the 8 checksum values. It is zero for a valid address.
 // (Spec: github.com/bitcoincashorg/bitcoincash.org spec/cashaddr.md.)
 func cashPolymod(prefix string, values []byte) uint64 {
-	gen := [5]uint64{0x98f2bc8e61, 0x79b76d99e2, 0xf33e54fbc4, 0xae2eabe2a8, 0x1e4f43e470}
+	gen := [5]uint64{0x98f2bc8e61, 0x79b76d99e2, 0xf33e5fb3c4, 0xae2eabe2a8, 0x1e4f43e470}
 	c := uint64(1)
 	step := func(d byte) {
 		c0 := c >> 35

@@ -3,6 +3,7 @@ package address
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/cointrail/cointrail/internal/fault"
+	"github.com/cointrail/cointrail/internal/sharedtest"
 )
 
 // genesis is the address paid by the coinbase of Bitcoin's genesis block.
@@ -125,7 +127,7 @@ func TestCanonicalBase58(t *testing.T) {
 		{"zero digit", "bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7Div0Na", "", "bad characters"},
 		{"inner space", "bitcoin", "1A1zP1eP5QGefi2 DMPTfTL5SLmv7DivfNa", "", "bad characters"},
 		{"truncated", "bitcoin", genesis[:20], "", "wrong length"},
-		{"extended", "bitcoin", genesis + "1", "", "bad checksum"},
+		{"extended", "bitcoin", genesis + "1", "", "wrong length"},
 		{"mainnet on testnet", "bitcoin-testnet", genesis, "", "wrong network prefix"},
 		{"bitcoin on litecoin", "litecoin", genesis, "", "wrong network prefix"},
 		{"testnet on bitcoin", "bitcoin", "mrX9vMRYLfVy1BnZbc5gZjuyaqH3ZW2ZHz", "", "wrong network prefix"},
@@ -135,6 +137,43 @@ func TestCanonicalBase58(t *testing.T) {
 		{"cashaddr on bitcoin", "bitcoin", "bitcoincash:qr6m7j9njldwwzlg9v7v53unlr4jkmx6eylep8ekg2", "", "bad characters"},
 		{"segwit on dash", "dash", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "", "wrong network prefix"},
 	})
+}
+
+// TestBase58LikeSegwit checks Base58 addresses that begin like a segwit
+// prefix: Tron's "TB1..." reads as "tb1" and simnet's "Sb1..." as "sb1".
+func TestBase58LikeSegwit(t *testing.T) {
+	for _, tc := range []struct {
+		chain, prefix string
+		version       byte
+	}{
+		{"tron", "tb1", 0x41},
+		{"bitcoin-simnet", "sb1", 0x3f},
+	} {
+		t.Run(tc.chain, func(t *testing.T) {
+			a := findBase58(t, tc.version, tc.prefix)
+			if got, err := Canonical(tc.chain, a); err != nil || got != a {
+				t.Fatalf("Canonical(%q, %q) = %q, %v, want it as written", tc.chain, a, got, err)
+			}
+			bad := a[:len(a)-1] + string(a[len(a)-1]^1)
+			if _, err := Canonical(tc.chain, bad); err == nil {
+				t.Fatalf("Canonical(%q, %q) accepted a changed address", tc.chain, bad)
+			}
+		})
+	}
+}
+
+// findBase58 returns the first Base58Check address of version over the
+// hashes SHA-256(i)[:20], i = 0, 1, ..., whose lower case starts with prefix.
+func findBase58(tb testing.TB, version byte, prefix string) string {
+	tb.Helper()
+	for i := range 1_000_000 {
+		h := sha256.Sum256([]byte(strconv.Itoa(i)))
+		if a := base58.CheckEncode(h[:20], version); strings.HasPrefix(strings.ToLower(a), prefix) {
+			return a
+		}
+	}
+	tb.Fatalf("no address of version %#x starts with %q", version, prefix)
+	return ""
 }
 
 // TestCanonicalSegwit runs the segwit address test vectors of BIP-173 and
@@ -215,7 +254,7 @@ func TestCanonicalSegwit(t *testing.T) {
 // its P2PKH address with the bitcoincash prefix, and the same hash as P2SH
 // with the prefixes bchtest and pref and as type 15 with prefix "prefix".
 var cashaddrSpec = []struct {
-	hash                      string
+	hash                       string
 	mainnet, test, pref, typ15 string
 }{
 	{"F5BF48B397DAE70BE82B3CCA4793F8EB2B6CDAC9",
@@ -543,25 +582,6 @@ func TestTicker(t *testing.T) {
 	}
 }
 
-// MustSharedData returns the data folder of the shared folder beside the
-// repository (env COINTRAIL_SHARED, else ../../../shared from this package).
-// Without it the test is skipped, or fails under CI=true.
-func MustSharedData(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("COINTRAIL_SHARED")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared")
-	}
-	data := filepath.Join(dir, "data")
-	if _, err := os.Stat(data); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("shared data folder missing under CI=true: %v", err)
-		}
-		tb.Skipf("shared data folder %s not found (set COINTRAIL_SHARED to the shared folder beside the repository): %v", data, err)
-	}
-	return data
-}
-
 // readOFAC reads one of the derived OFAC files: ent_num, sdn_name,
 // sdn_type, program, currency, address.
 func readOFAC(tb testing.TB, path string) [][]string {
@@ -582,8 +602,29 @@ func readOFAC(tb testing.TB, path string) [][]string {
 	return rows[1:]
 }
 
+// mislabelled are addresses that OFAC's SDN list of 2024-05-03 (and the
+// GraphSense ofac.yaml TagPack copied from it) files under the wrong ticker,
+// with the chain they are valid on. "XBT TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq"
+// (WANG Mingming, ent_num 45404) is a Tron address (Base58Check version
+// 0x41, checksum good), not a Bitcoin one, so Canonical must refuse it on
+// bitcoin: an importer reports it rather than recording a bitcoin wallet
+// that cannot exist.
+var mislabelled = map[string]string{
+	"TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq": "tron",
+}
+
+// mustMislabelled checks that a mislabelled address failed on chain as
+// belonging to another network and is valid on the chain it belongs to.
+func mustMislabelled(tb testing.TB, chain, addr, real string, err error) {
+	tb.Helper()
+	MustMalformed(tb, err, chain, addr, "wrong network prefix")
+	if got, err := Canonical(real, addr); err != nil || got != addr {
+		tb.Fatalf("mislabelled %q on %s: %q, %v", addr, real, got, err)
+	}
+}
+
 func TestOFACExpectedAddresses(t *testing.T) {
-	rows := readOFAC(t, filepath.Join(MustSharedData(t), "ofac", "expected_addresses_2024-05-03.csv"))
+	rows := readOFAC(t, sharedtest.Path(t, "ofac", "expected_addresses_2024-05-03.csv"))
 	if len(rows) != 288 {
 		t.Fatalf("%d rows, want 288", len(rows))
 	}
@@ -595,6 +636,10 @@ func TestOFACExpectedAddresses(t *testing.T) {
 				t.Fatalf("ticker %q unknown (chain %q, asset %q)", cur, chain, asset)
 			}
 			got, err := Canonical(chain, addr)
+			if real, ok := mislabelled[addr]; ok {
+				mustMislabelled(t, chain, addr, real, err)
+				return
+			}
 			if err != nil {
 				t.Fatalf("entity %s %s: %v", r[0], r[1], err)
 			}
@@ -636,7 +681,7 @@ func TestOFACExpectedAddresses(t *testing.T) {
 }
 
 func TestOFACTruncatedFragments(t *testing.T) {
-	rows := readOFAC(t, filepath.Join(MustSharedData(t), "ofac", "truncated_fragments_2024-05-03.csv"))
+	rows := readOFAC(t, sharedtest.Path(t, "ofac", "truncated_fragments_2024-05-03.csv"))
 	if len(rows) != 6 {
 		t.Fatalf("%d rows, want 6", len(rows))
 	}
@@ -670,12 +715,8 @@ type tagpackTag struct {
 // readTagPacks scans TagPack YAML files line by line: a top-level
 // "currency:" is the pack's default; "- address:" starts a tag whose own
 // indented "currency:" overrides it.
-func readTagPacks(tb testing.TB, dir string) []tagpackTag {
+func readTagPacks(tb testing.TB, files []string) []tagpackTag {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no tagpacks in %s: %v", dir, err)
-	}
 	var tags []tagpackTag
 	for _, path := range files {
 		f, err := os.Open(path)
@@ -720,20 +761,24 @@ func readTagPacks(tb testing.TB, dir string) []tagpackTag {
 	return tags
 }
 
+// TestTagPacks checks every address of the GraphSense TagPacks: above all
+// their BTC and ETH tags, and the few of other currencies.
 func TestTagPacks(t *testing.T) {
-	tags := readTagPacks(t, filepath.Join(MustSharedData(t), "tagpacks"))
+	tags := readTagPacks(t, sharedtest.Glob(t, "tagpacks/*.yaml"))
 	count := map[string]int{}
 	for _, tag := range tags {
-		if tag.currency != "BTC" && tag.currency != "ETH" {
-			continue
-		}
 		count[tag.currency]++
 		t.Run(tag.file+":"+tag.line+" "+tag.currency, func(t *testing.T) {
 			chain, _, known := Ticker(tag.currency, tag.address)
 			if !known {
 				t.Fatalf("ticker %q unknown", tag.currency)
 			}
-			if _, err := Canonical(chain, tag.address); err != nil {
+			_, err := Canonical(chain, tag.address)
+			if real, ok := mislabelled[tag.address]; ok {
+				mustMislabelled(t, chain, tag.address, real, err)
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 		})
