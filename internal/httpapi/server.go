@@ -104,6 +104,16 @@ func (s *Server) Mount(pattern string, public bool, h http.Handler) {
 	})
 }
 
+// Routes lists the REST endpoints as "METHOD /path" patterns.
+func Routes() []string {
+	var s Server
+	var out []string
+	for _, rt := range s.apiRoutes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
 // route is one REST endpoint. Public routes serve anonymous requests when
 // PublicRead is on; the rest need a token.
 type route struct {

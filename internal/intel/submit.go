@@ -110,10 +110,9 @@ func (s *Service) Submit(ctx context.Context, v access.Viewer, objs []*stix.Obje
 		}
 		recs[i] = rec
 	}
-	if !opts.Partial && firstErr(errs) >= 0 {
-		return res, s.refuse(res, errs)
-	}
-
+	// Even when some objects are already refused, the rest are checked
+	// against the store, so the caller learns every problem at once (and a
+	// forgery is reported as one).
 	var audit []AuditEntry
 	err := s.store.Update(ctx, func(tx Tx) error {
 		audit = audit[:0]

@@ -1,0 +1,46 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestCreateLoad(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := LoadConfig(dir); !errors.Is(err, ErrNotInitialised) {
+		t.Fatalf("LoadConfig of a missing folder = %v", err)
+	}
+	if err := Create(dir); err != nil {
+		t.Fatal(err)
+	}
+	key, err := LoadKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, KeyFile))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode = %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+	cfg := Config{Operator: "identity--00000000-0000-4000-8000-000000000001", OperatorName: "operator", Created: time.Now().UTC().Truncate(time.Second)}
+	if err := WriteConfig(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadConfig(dir)
+	if err != nil || got.Operator != cfg.Operator || got.Version != configVersion {
+		t.Fatalf("LoadConfig = %+v, %v", got, err)
+	}
+	if err := Create(dir); !errors.Is(err, ErrExists) {
+		t.Errorf("second Create = %v, want ErrExists", err)
+	}
+	again, _ := LoadKey(dir)
+	if !key.Equal(again) {
+		t.Error("key changed")
+	}
+	if id := KeyID(key.Public().(ed25519.PublicKey)); len(id) != 22 {
+		t.Errorf("KeyID = %q", id)
+	}
+}
