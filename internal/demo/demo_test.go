@@ -418,6 +418,9 @@ func TestLoadIncidents(t *testing.T) {
 		}
 		if inAsia && !date.Before(time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)) {
 			asia++
+			if inc.LossUSD == "" {
+				continue // no USD figure reported
+			}
 			usd, err := stix.ParseUSD(inc.LossUSD)
 			if err != nil {
 				t.Fatal(err)

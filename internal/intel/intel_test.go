@@ -268,13 +268,13 @@ func sharing(t *testing.T, recipients ...string) string {
 func TestVisibility(t *testing.T) {
 	n := mustNode(t)
 	ids := map[string]string{
-		"clear":          "campaign--00000000-0000-4000-8000-0000000000c1",
-		"green":          "campaign--00000000-0000-4000-8000-0000000000c2",
-		"amber":          "campaign--00000000-0000-4000-8000-0000000000c3",
-		"amber-shared":   "campaign--00000000-0000-4000-8000-0000000000c4",
-		"red-shared":     "campaign--00000000-0000-4000-8000-0000000000c5",
-		"unmarked":       "campaign--00000000-0000-4000-8000-0000000000c6",
-		"strict-shared":  "campaign--00000000-0000-4000-8000-0000000000c7",
+		"clear":         "campaign--00000000-0000-4000-8000-0000000000c1",
+		"green":         "campaign--00000000-0000-4000-8000-0000000000c2",
+		"amber":         "campaign--00000000-0000-4000-8000-0000000000c3",
+		"amber-shared":  "campaign--00000000-0000-4000-8000-0000000000c4",
+		"red-shared":    "campaign--00000000-0000-4000-8000-0000000000c5",
+		"unmarked":      "campaign--00000000-0000-4000-8000-0000000000c6",
+		"strict-shared": "campaign--00000000-0000-4000-8000-0000000000c7",
 	}
 	n.submit(t, n.a,
 		campaign(t, ids["clear"], "c", stix.TLPClearID, ""),

@@ -84,8 +84,9 @@ type Incident struct {
 	Victims []Party       `json:"victims,omitempty"`
 	Actors  []Attribution `json:"actors,omitempty"`
 	Losses  []stix.Loss   `json:"losses,omitempty"`
-	// LossUSD is the sum of the losses' USD values, as a decimal string.
-	LossUSD string        `json:"loss_usd"`
+	// LossUSD is the sum of the losses' USD values, as a decimal string;
+	// "" when no loss has a USD value.
+	LossUSD string        `json:"loss_usd,omitempty"`
 	Wallets []RoleWallet  `json:"wallets,omitempty"`
 	Sources []ExternalRef `json:"sources,omitempty"`
 	TLP     string        `json:"tlp"`
@@ -357,16 +358,22 @@ func (s *Service) Incidents(ctx context.Context, v access.Viewer) ([]Incident, e
 	return out, nil
 }
 
-// sumUSD adds the USD values of losses exactly, to cents.
+// sumUSD adds the USD values of losses exactly, to cents; "" if none has
+// one.
 func sumUSD(losses []stix.Loss) string {
 	total := new(big.Rat)
+	known := false
 	for _, l := range losses {
 		if l.USD == "" {
 			continue
 		}
 		if r, err := stix.ParseUSD(l.USD); err == nil {
 			total.Add(total, r)
+			known = true
 		}
+	}
+	if !known {
+		return ""
 	}
 	return total.FloatString(2)
 }

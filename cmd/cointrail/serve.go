@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cointrail/cointrail/internal/httpapi"
+)
+
+// serveFlags configure the HTTP server.
+type serveFlags struct {
+	listen            string
+	tlsCert, tlsKey   string
+	publicRead        bool
+	maxBody           int64
+	rate              float64
+	burst             int
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	shutdownGrace     time.Duration
+	logLevel          string
+	logFormat         string
+}
+
+func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", defaultListen, "address to listen on")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve HTTPS")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	fl.BoolVar(&f.publicRead, "public-read", false, "let requests without a token read TLP:CLEAR objects")
+	fl.Int64Var(&f.maxBody, "max-body", 32<<20, "largest request body in bytes")
+	fl.Float64Var(&f.rate, "rate", 50, "requests per second per token (negative: no limit)")
+	fl.IntVar(&f.burst, "burst", 100, "requests a token may make at once")
+	fl.DurationVar(&f.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read request headers")
+	fl.DurationVar(&f.readTimeout, "read-timeout", 2*time.Minute, "time to read a whole request")
+	fl.DurationVar(&f.writeTimeout, "write-timeout", 5*time.Minute, "time to write a response")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 15*time.Second, "how long requests may finish after a stop signal")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
+}
+
+func (f *serveFlags) logger(m *Main) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch f.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", f.logFormat)
+}
+
+func (m *Main) serveCommand() *cobra.Command {
+	var d dataFlags
+	var sf serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve --data DIR --listen ADDR",
+		Short: "Run the node: REST API, health checks and metrics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := sf.logger(m)
+			if err != nil {
+				return err
+			}
+			e, err := m.open(cmd.Context(), d)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			e.log = log
+			ln, err := net.Listen("tcp", sf.listen)
+			if err != nil {
+				return usagef("listen on %s: %v", sf.listen, err)
+			}
+			return m.serve(cmd.Context(), e, ln, sf, nil)
+		},
+	}
+	d.register(cmd)
+	sf.register(cmd, "127.0.0.1:8080")
+	return cmd
+}
+
+// serve runs the node's HTTP server on ln until ctx ends, then shuts it
+// down gracefully. ready, if set, is called with the base URL once serving.
+func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags, ready func(url string)) error {
+	log := e.log
+	api := httpapi.New(e.svc, httpapi.Options{
+		Logger: log, MaxBodyBytes: sf.maxBody, RatePerSecond: sf.rate, RateBurst: sf.burst,
+		PublicRead: sf.publicRead, Version: version(),
+	})
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: sf.readHeaderTimeout,
+		ReadTimeout:       sf.readTimeout,
+		WriteTimeout:      sf.writeTimeout,
+		IdleTimeout:       sf.idleTimeout,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if sf.tlsCert != "" || sf.tlsKey != "" {
+		if sf.tlsCert == "" || sf.tlsKey == "" {
+			ln.Close()
+			return usagef("--tls-cert and --tls-key go together")
+		}
+		cert, err := tls.LoadX509KeyPair(sf.tlsCert, sf.tlsKey)
+		if err != nil {
+			ln.Close()
+			return usagef("TLS key pair: %v", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "url", url, "data", e.dir)
+	if ready != nil {
+		ready(url)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", sf.shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), sf.shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
