@@ -117,9 +117,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.demoCommand(),
 		m.versionCommand(),
 	)
-	for _, c := range root.Commands() {
-		wrapArgs(c)
-	}
+	wrapArgs(root)
 	return root
 }
 

@@ -54,7 +54,7 @@ func (m *Main) importCommand() *cobra.Command {
 					err = werr
 				}
 			} else if sum.Bundles > 0 || err == nil {
-				fmt.Fprintf(m.Stdout, "imported %d bundles: %d objects added, %d unchanged\n", sum.Bundles, sum.Added, sum.Unchanged)
+				fmt.Fprintf(m.Stdout, "imported %d %s: %d objects added, %d unchanged\n", sum.Bundles, plural(sum.Bundles, "bundle", "bundles"), sum.Added, sum.Unchanged)
 			}
 			return err
 		},
@@ -192,4 +192,11 @@ func exportBundle(ctx context.Context, svc *intel.Service, v access.Viewer, w io
 	}
 	bw.WriteString("\n]}\n")
 	return bw.Flush()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
