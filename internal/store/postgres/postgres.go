@@ -1,0 +1,1030 @@
+// Package postgres stores a node's intelligence (objects, organisations,
+// tokens and the audit log) in a PostgreSQL database through pgx/v5 and its
+// connection pool, so that several nodes or replicas can share one
+// database. [*Store] implements [intel.Store].
+//
+// Every write transaction of [Store.Update] begins by locking one counter
+// row (SELECT ... FOR UPDATE) and holds it to its commit: writers, of this
+// process and of every other that shares the database, run one at a time,
+// each hands out DateAdded values greater than those of every transaction
+// committed before it, and commit order is DateAdded order. Readers take no
+// lock.
+//
+// The schema carries a version and migrates forward at [Open] (see
+// migrations/), under an advisory lock so that processes opening the
+// database together migrate it once.
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/fault"
+	"github.com/cointrail/cointrail/internal/intel"
+	"github.com/cointrail/cointrail/internal/stix"
+)
+
+// Options configures a [Store]. The zero value is valid.
+type Options struct {
+	// Logger receives the store's log records. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock used for DateAdded, audit times and registration
+	// times left zero. Default: time.Now.
+	Now func() time.Time
+}
+
+// EnsureDefaults fills in the zero fields of o.
+func (o *Options) EnsureDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Store is an [intel.Store] on a PostgreSQL database. It is safe for
+// concurrent use. Close it when done.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string; pgxpool's pool_* parameters apply) and migrates its
+// schema forward. A database whose schema is newer than this binary knows
+// is an error.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	opts.EnsureDefaults()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The error may quote the URL, password included: keep it out.
+		return nil, errors.New("postgres: invalid connection URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	s := &Store{pool: pool, log: opts.Logger.With("store", "postgres"), now: opts.Now}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the pool, waiting for the connections in use.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Migrations.
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in lexical order. Each file is
+// named NNNN_description.sql; NNNN is its schema version.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version number", e.Name())
+		}
+		if len(out) > 0 && out[len(out)-1].version >= v {
+			return nil, fmt.Errorf("migration %s: version %d not after %d", e.Name(), v, out[len(out)-1].version)
+		}
+		b, err := fs.ReadFile(migrationFiles, path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	return out, nil
+}
+
+// SchemaVersion is the newest schema version this binary knows.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// migrationLock is the key of the advisory lock held while migrating.
+const migrationLock = 0x636f696e7472 // "cointr"
+
+// migrate applies the migrations the database lacks, each in its own
+// transaction, and refuses a database newer than this binary.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	known := ms[len(ms)-1].version
+	var current int
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at TIMESTAMPTZ NOT NULL
+		)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		return tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current)
+	})
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > known {
+		return fmt.Errorf("database schema version %d is newer than this binary's %d: upgrade cointrail", current, known)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		applied := false
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version >= $1`, m.version).Scan(&n); err != nil {
+				return fmt.Errorf("check: %w", err)
+			}
+			if n > 0 {
+				return nil // another process got there first
+			}
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("exec: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+				m.version, s.now().UTC()); err != nil {
+				return fmt.Errorf("record: %w", err)
+			}
+			applied = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if applied {
+			s.log.InfoContext(ctx, "schema migrated", "version", m.version, "name", m.name)
+		}
+	}
+	return nil
+}
+
+// Write transactions.
+
+// Update runs fn in one write transaction and commits it if fn returns nil.
+// The transaction first locks the 'date_added' counter row and keeps it to
+// the end: writers run one at a time, and DateAdded order is commit order.
+// fn's error is returned unchanged.
+//
+// A fault.Conflict returned by [intel.Tx.Insert] or [intel.Tx.CreateOrg]
+// leaves the transaction usable: fn may go on and commit the rest (neither
+// sends a statement that fails, so PostgreSQL does not abort the
+// transaction).
+//
+// Since the lock keeps every other writer out, the transaction keeps what it
+// reads of objects and organisations, and what it writes, in memory: Insert
+// decides Latest and conflicts from there and queues its statements, which
+// go to the server with the next read (or the commit) in one round trip.
+func (s *Store) Update(ctx context.Context, fn func(tx intel.Tx) error) error {
+	pgTx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer pgTx.Rollback(context.WithoutCancel(ctx))
+	t := &tx{s: s, tx: pgTx, ids: map[string][]intel.Record{}, orgs: map[string]*access.Org{}}
+	if err := pgTx.QueryRow(ctx, `SELECT value FROM counters WHERE name = 'date_added' FOR UPDATE`).Scan(&t.last); err != nil {
+		return fmt.Errorf("postgres: lock clock: %w", err)
+	}
+	// Take the time once the lock is held: the wait is not part of it.
+	t.now = s.now()
+	t.nowMicros = t.now.UnixMicro()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if t.dirty {
+		t.pending.Queue(`UPDATE counters SET value = $1 WHERE name = 'date_added'`, t.last)
+	}
+	queueAudit(&t.pending, t.audit)
+	if err := t.flush(ctx); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if err := pgTx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// Limits of what a transaction keeps in memory; past them it forgets
+// (and reads again from the server). Variables for tests.
+var (
+	maxCachedIDs   = 20000
+	maxCachedBytes = 64 << 20
+	// maxPending caps the statements queued before they are sent.
+	maxPending = 1000
+)
+
+// tx is the [intel.Tx] of [Store.Update]. It is used by one goroutine.
+type tx struct {
+	s  *Store
+	tx pgx.Tx
+	// now is the time fixed at begin; nowMicros, in microseconds.
+	now       time.Time
+	nowMicros int64
+	// last is the greatest DateAdded handed out so far; dirty reports
+	// whether this transaction handed one out.
+	last  int64
+	dirty bool
+	// pending holds the writes not yet sent.
+	pending pgx.Batch
+	// ids holds every record of an id, DateAdded order, as this
+	// transaction sees them (read once, then kept up to date by Insert);
+	// cachedBytes counts their data.
+	ids         map[string][]intel.Record
+	cachedBytes int
+	// orgs holds the organisations read or created (nil: not found).
+	orgs map[string]*access.Org
+	// audit holds the entries to append at commit, so that the audit
+	// counter is locked only for an instant.
+	audit []intel.AuditEntry
+}
+
+// flush sends the pending writes, and whatever was queued after them, in
+// one round trip.
+func (t *tx) flush(ctx context.Context) error {
+	if t.pending.Len() == 0 {
+		return nil
+	}
+	err := t.tx.SendBatch(ctx, &t.pending).Close()
+	t.pending = pgx.Batch{}
+	return err
+}
+
+// load returns the records of id, reading them (with the pending writes
+// before) unless they are kept.
+func (t *tx) load(ctx context.Context, id string) ([]intel.Record, error) {
+	if recs, ok := t.ids[id]; ok {
+		return recs, nil
+	}
+	var recs []intel.Record
+	t.pending.Queue(`SELECT `+recordColumns+` FROM objects WHERE id = $1 ORDER BY date_added`, id).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			recs, err = scanRecords(rows)
+			return err
+		})
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	if len(t.ids) >= maxCachedIDs || t.cachedBytes >= maxCachedBytes {
+		clear(t.ids)
+		t.cachedBytes = 0
+	}
+	t.ids[id] = recs
+	for _, r := range recs {
+		t.cachedBytes += len(r.Data)
+	}
+	return recs, nil
+}
+
+// Insert stores r, setting r.DateAdded and r.Latest. The statements are
+// sent with the transaction's next read or its commit.
+func (t *tx) Insert(ctx context.Context, r *intel.Record) error {
+	if r.ID == "" {
+		return fault.New(fault.Invalid, "record without an id")
+	}
+	tlp, err := encodeTLP(r.TLP)
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", r.ID, err)
+	}
+	recipients, err := encodeRecipients(r.Recipients)
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", r.ID, err)
+	}
+	recs, err := t.load(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", r.ID, err)
+	}
+	latest := true
+	if r.Version != "" {
+		for _, o := range recs {
+			if o.Version == "" {
+				continue
+			}
+			if o.Version == r.Version {
+				return fault.New(fault.Conflict, "%s version %s is already stored", r.ID, r.Version)
+			}
+			if o.Version > r.Version {
+				latest = false
+			}
+		}
+	}
+	// Clear Latest on what r supersedes, here and on the server.
+	if latest {
+		supersedes := false
+		for i := range recs {
+			o := &recs[i]
+			if o.Latest && (r.Version != "" && o.Version != "" || r.Version == "" && o.Version == "" && o.Owner == r.Owner) {
+				o.Latest, supersedes = false, true
+			}
+		}
+		switch {
+		case supersedes && r.Version != "":
+			t.pending.Queue(`UPDATE objects SET latest = false WHERE id = $1 AND version <> '' AND latest`, r.ID)
+		case supersedes:
+			t.pending.Queue(`UPDATE objects SET latest = false WHERE id = $1 AND owner = $2 AND version = '' AND latest`, r.ID, r.Owner)
+		}
+	}
+	data := bytes.Clone(r.Data)
+	if data == nil {
+		data = []byte{}
+	}
+	added := max(t.nowMicros, t.last+1)
+	t.pending.Queue(`INSERT INTO objects (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		added, r.ID, r.Type, r.Version, r.Owner, r.Local, tlp, recipients, r.Revoked, r.SpecVersion, r.Text, data, latest)
+	t.last, t.dirty = added, true
+	r.DateAdded, r.Latest = added, latest
+
+	c := *r
+	c.Data = data
+	c.Recipients = slices.Clone(r.Recipients)
+	if len(c.Recipients) == 0 {
+		c.Recipients = nil
+	}
+	t.ids[r.ID] = append(recs, c)
+	t.cachedBytes += len(data)
+	if t.pending.Len() >= maxPending {
+		if err := t.flush(ctx); err != nil {
+			return fmt.Errorf("insert %s: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// Versions returns every record with id, including this transaction's.
+func (t *tx) Versions(ctx context.Context, id string) ([]intel.Record, error) {
+	recs, err := t.load(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("versions %s: %w", id, err)
+	}
+	// Copies: the caller may keep or change them.
+	out := make([]intel.Record, len(recs))
+	for i, r := range recs {
+		r.Data = bytes.Clone(r.Data)
+		r.Recipients = slices.Clone(r.Recipients)
+		out[i] = r
+	}
+	return out, nil
+}
+
+// Org returns the organisation with identity id, including those created in
+// this transaction.
+func (t *tx) Org(ctx context.Context, id string) (access.Org, error) {
+	o, ok := t.orgs[id]
+	if !ok {
+		var found access.Org
+		var err error
+		t.pending.Queue(`SELECT `+orgColumns+` FROM orgs WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
+			found, err = scanOrg(row, "organisation "+id)
+			if fault.CodeOf(err) == fault.NotFound {
+				return nil
+			}
+			return err
+		})
+		if err := t.flush(ctx); err != nil {
+			return access.Org{}, fmt.Errorf("organisation %s: %w", id, err)
+		}
+		if err == nil {
+			o = &found
+		}
+		t.orgs[id] = o
+	}
+	if o == nil {
+		return access.Org{}, fault.New(fault.NotFound, "organisation %s not found", id)
+	}
+	return *o, nil
+}
+
+// CreateOrg registers o. A zero o.Created is set to the transaction's time.
+func (t *tx) CreateOrg(ctx context.Context, o access.Org) error {
+	if o.ID == "" || o.Name == "" {
+		return fault.New(fault.Invalid, "organisation needs an id and a name")
+	}
+	if o.Created.IsZero() {
+		o.Created = t.now
+	}
+	created, err := toNanos(o.Created)
+	if err != nil {
+		return fmt.Errorf("create org %s: %w", o.ID, err)
+	}
+	var inserted int64
+	t.pending.Queue(`INSERT INTO orgs (id, name, local, created) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		o.ID, o.Name, o.Local, created).Exec(func(ct pgconn.CommandTag) error {
+		inserted = ct.RowsAffected()
+		return nil
+	})
+	err = t.flush(ctx)
+	switch {
+	case isUnique(err):
+		return fault.Wrap(fault.Conflict, err, "an organisation with id %s or name %q exists", o.ID, o.Name)
+	case err != nil:
+		return fmt.Errorf("create org %s: %w", o.ID, err)
+	case inserted == 0:
+		return fault.New(fault.Conflict, "an organisation with id %s or name %q exists", o.ID, o.Name)
+	}
+	o.Created = o.Created.UTC()
+	t.orgs[o.ID] = &o
+	return nil
+}
+
+// Audit queues e for the audit log; it is written when the transaction
+// commits. A zero e.Time is set to the transaction's time.
+func (t *tx) Audit(ctx context.Context, e intel.AuditEntry) error {
+	if e.Time.IsZero() {
+		e.Time = t.now
+	}
+	if _, err := toNanos(e.Time); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	t.audit = append(t.audit, e)
+	return nil
+}
+
+// queueAudit queues the statements that write entries, numbered from the
+// 'audit_seq' counter, whose row they lock until the transaction ends:
+// entries commit in Seq order, so a reader paging with AuditQuery.After
+// misses none. The entries' times must be in range (see toNanos).
+func queueAudit(b *pgx.Batch, entries []intel.AuditEntry) {
+	n := len(entries)
+	if n == 0 {
+		return
+	}
+	at := make([]int64, n)
+	org, token, action, object, version, tlp, detail := make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range entries {
+		at[i], _ = toNanos(e.Time)
+		org[i], token[i], action[i], object[i] = e.Org, e.Token, e.Action, e.Object
+		version[i], tlp[i], detail[i] = e.Version, e.TLP, e.Detail
+	}
+	b.Queue(`WITH c AS (
+		UPDATE counters SET value = value + $1 WHERE name = 'audit_seq' RETURNING value - $1 AS base
+	)
+	INSERT INTO audit (seq, time, org, token, action, object, version, tlp, detail)
+	SELECT c.base + e.n, e.time, e.org, e.token, e.action, e.object, e.version, e.tlp, e.detail
+	FROM c, unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+		WITH ORDINALITY AS e(time, org, token, action, object, version, tlp, detail, n)`,
+		int64(n), at, org, token, action, object, version, tlp, detail)
+}
+
+// Reads.
+
+// recordColumns lists the objects columns in the order scanRecords reads.
+const recordColumns = `date_added, id, type, version, owner, local, tlp, recipients, revoked, spec_version, text, data, latest`
+
+// querier is what *pgxpool.Pool and pgx.Tx share.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Versions returns every record with id, oldest DateAdded first.
+func (s *Store) Versions(ctx context.Context, id string) ([]intel.Record, error) {
+	return versions(ctx, s.pool, id)
+}
+
+func versions(ctx context.Context, q querier, id string) ([]intel.Record, error) {
+	recs, err := queryRecords(ctx, q, `SELECT `+recordColumns+` FROM objects WHERE id = $1 ORDER BY date_added`, id)
+	if err != nil {
+		return nil, fmt.Errorf("versions %s: %w", id, err)
+	}
+	return recs, nil
+}
+
+// Query returns the records q selects, ordered by DateAdded.
+func (s *Store) Query(ctx context.Context, q intel.Query) ([]intel.Record, error) {
+	query, args, err := buildQuery(q)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	recs, err := queryRecords(ctx, s.pool, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return recs, nil
+}
+
+// buildQuery turns q into SQL that the indexes serve: (type, latest,
+// date_added) for typed pages, (latest, date_added) for pages of current
+// versions, (id, date_added) for ids, the primary key otherwise.
+func buildQuery(q intel.Query) (string, []any, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	inList := func(col string, vals []string) {
+		if len(vals) == 1 {
+			where = append(where, col+" = "+arg(vals[0]))
+		} else {
+			where = append(where, col+" = ANY("+arg(vals)+"::text[])")
+		}
+	}
+	if len(q.Types) > 0 {
+		inList("type", q.Types)
+	}
+	if len(q.IDs) > 0 {
+		inList("id", q.IDs)
+	}
+	if q.Latest {
+		where = append(where, "latest")
+	}
+	if q.After != 0 {
+		where = append(where, "date_added > "+arg(q.After))
+	}
+	if q.Before != 0 {
+		where = append(where, "date_added < "+arg(q.Before))
+	}
+	if q.Text != "" {
+		where = append(where, "strpos(text, "+arg(q.Text)+") > 0")
+	}
+	if q.ExcludeRevoked {
+		where = append(where, "NOT revoked")
+	}
+	if v := q.VisibleTo; v != nil {
+		if v.Anonymous() {
+			where = append(where, "tlp = 'clear'")
+		} else {
+			pattern, err := recipientPattern(v.Org)
+			if err != nil {
+				return "", nil, err
+			}
+			where = append(where, "(tlp IN ('clear', 'green') OR owner = "+arg(v.Org)+
+				" OR recipients LIKE "+arg(pattern)+` ESCAPE '\')`)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + recordColumns + " FROM objects")
+	if len(where) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY date_added")
+	if q.Limit > 0 {
+		b.WriteString(" LIMIT " + arg(int64(q.Limit)))
+	}
+	return b.String(), args, nil
+}
+
+// recipientPattern is the LIKE pattern matching a recipients JSON array
+// that holds org: the id as JSON writes it, quoted, with LIKE's wildcards
+// escaped.
+func recipientPattern(org string) (string, error) {
+	b, err := json.Marshal(org)
+	if err != nil {
+		return "", err
+	}
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(string(b)) + "%", nil
+}
+
+func queryRecords(ctx context.Context, q querier, query string, args ...any) ([]intel.Record, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanRecords(rows)
+}
+
+// scanRecords reads and closes rows of recordColumns.
+func scanRecords(rows pgx.Rows) ([]intel.Record, error) {
+	defer rows.Close()
+	var out []intel.Record
+	for rows.Next() {
+		var r intel.Record
+		var tlp, recipients string
+		var err error
+		if err = rows.Scan(&r.DateAdded, &r.ID, &r.Type, &r.Version, &r.Owner, &r.Local, &tlp,
+			&recipients, &r.Revoked, &r.SpecVersion, &r.Text, &r.Data, &r.Latest); err != nil {
+			return nil, err
+		}
+		if r.TLP, err = decodeTLP(tlp); err != nil {
+			return nil, fmt.Errorf("record %s: %w", r.ID, err)
+		}
+		if r.Recipients, err = decodeRecipients(recipients); err != nil {
+			return nil, fmt.Errorf("record %s: %w", r.ID, err)
+		}
+		if r.Data == nil {
+			r.Data = []byte{}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LastAdded returns the greatest DateAdded stored, 0 if none.
+func (s *Store) LastAdded(ctx context.Context) (int64, error) {
+	var last int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(date_added), 0) FROM objects`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("last added: %w", err)
+	}
+	return last, nil
+}
+
+// Audit log.
+
+// AppendAudit adds entries to the audit log in one transaction. A zero
+// Time is set to the store's clock.
+func (s *Store) AppendAudit(ctx context.Context, entries []intel.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	now := s.now()
+	filled := make([]intel.AuditEntry, len(entries))
+	for i, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		filled[i] = e
+	}
+	for _, e := range filled {
+		if _, err := toNanos(e.Time); err != nil {
+			return fmt.Errorf("append audit %s: %w", e.Action, err)
+		}
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var b pgx.Batch
+		queueAudit(&b, filled)
+		return tx.SendBatch(ctx, &b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("append audit: %w", err)
+	}
+	return nil
+}
+
+// Audit returns the entries q selects, oldest first.
+func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEntry, error) {
+	where := []string{"seq > $1"}
+	args := []any{q.After}
+	for _, f := range []struct{ col, val string }{{"org", q.Org}, {"action", q.Action}, {"object", q.Object}} {
+		if f.val != "" {
+			args = append(args, f.val)
+			where = append(where, f.col+" = $"+strconv.Itoa(len(args)))
+		}
+	}
+	query := `SELECT seq, time, org, token, action, object, version, tlp, detail FROM audit WHERE ` +
+		strings.Join(where, " AND ") + ` ORDER BY seq`
+	if q.Limit > 0 {
+		args = append(args, int64(q.Limit))
+		query += " LIMIT $" + strconv.Itoa(len(args))
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer rows.Close()
+	var out []intel.AuditEntry
+	for rows.Next() {
+		var e intel.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Token, &e.Action, &e.Object, &e.Version, &e.TLP, &e.Detail); err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		e.Time = fromNanos(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return out, nil
+}
+
+// Directory.
+
+const orgColumns = `id, name, local, created`
+
+func scanOrg(row pgx.Row, what string) (access.Org, error) {
+	var o access.Org
+	var created int64
+	if err := row.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return access.Org{}, fault.New(fault.NotFound, "%s not found", what)
+		}
+		return access.Org{}, fmt.Errorf("%s: %w", what, err)
+	}
+	o.Created = fromNanos(created)
+	return o, nil
+}
+
+// Org returns the organisation with identity id (fault.NotFound if none).
+func (s *Store) Org(ctx context.Context, id string) (access.Org, error) {
+	return scanOrg(s.pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, id), "organisation "+id)
+}
+
+// OrgByName returns the organisation called name (fault.NotFound if none).
+func (s *Store) OrgByName(ctx context.Context, name string) (access.Org, error) {
+	return scanOrg(s.pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM orgs WHERE name = $1`, name),
+		fmt.Sprintf("organisation %q", name))
+}
+
+// Orgs lists every organisation, ordered by name (byte order).
+func (s *Store) Orgs(ctx context.Context) ([]access.Org, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+orgColumns+` FROM orgs ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("orgs: %w", err)
+	}
+	defer rows.Close()
+	var out []access.Org
+	for rows.Next() {
+		var o access.Org
+		var created int64
+		if err := rows.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+			return nil, fmt.Errorf("orgs: %w", err)
+		}
+		o.Created = fromNanos(created)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("orgs: %w", err)
+	}
+	return out, nil
+}
+
+// CreateToken stores t: fault.Conflict if its id is taken, fault.NotFound
+// if its organisation is not registered.
+func (s *Store) CreateToken(ctx context.Context, t access.Token) error {
+	created, err := toNanos(t.Created)
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	expires, err := toNullNanos(t.Expires)
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	revoked, err := toNullNanos(t.Revoked)
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	hash := t.Hash
+	if hash == nil {
+		hash = []byte{}
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO tokens (id, org, role, hash, created, expires, revoked)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, t.Org, string(t.Role), hash, created, expires, revoked)
+	switch {
+	case err == nil:
+		return nil
+	case isUnique(err):
+		return fault.Wrap(fault.Conflict, err, "token %s exists", t.ID)
+	case isForeignKey(err):
+		return fault.Wrap(fault.NotFound, err, "organisation %s not found", t.Org)
+	}
+	return fmt.Errorf("create token %s: %w", t.ID, err)
+}
+
+const tokenColumns = `id, org, role, hash, created, expires, revoked`
+
+func scanToken(row pgx.Row) (access.Token, error) {
+	var t access.Token
+	var role string
+	var created int64
+	var expires, revoked *int64
+	if err := row.Scan(&t.ID, &t.Org, &role, &t.Hash, &created, &expires, &revoked); err != nil {
+		return access.Token{}, err
+	}
+	t.Role = access.Role(role)
+	t.Created = fromNanos(created)
+	if expires != nil {
+		t.Expires = fromNanos(*expires)
+	}
+	if revoked != nil {
+		t.Revoked = fromNanos(*revoked)
+	}
+	return t, nil
+}
+
+// Token returns the token with public id (fault.NotFound if none).
+func (s *Store) Token(ctx context.Context, id string) (access.Token, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return access.Token{}, fault.New(fault.NotFound, "token %s not found", id)
+	}
+	if err != nil {
+		return access.Token{}, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Tokens lists the tokens of organisation org ("" for all), ordered by
+// creation time, then id.
+func (s *Store) Tokens(ctx context.Context, org string) ([]access.Token, error) {
+	query := `SELECT ` + tokenColumns + ` FROM tokens`
+	var args []any
+	if org != "" {
+		query += ` WHERE org = $1`
+		args = append(args, org)
+	}
+	query += ` ORDER BY created, id`
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []access.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken marks the token with public id revoked at at (the store's
+// clock if at is zero), keeping the first time if it was revoked already.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() {
+		at = s.now()
+	}
+	n, err := toNanos(at)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked = coalesce(revoked, $1) WHERE id = $2`, n, id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fault.New(fault.NotFound, "token %s not found", id)
+	}
+	return nil
+}
+
+// Encoding.
+
+// PostgreSQL error codes (SQLSTATE) the store translates.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// isUnique reports whether err is a violated UNIQUE or PRIMARY KEY
+// constraint.
+func isUnique(err error) bool { return err != nil && pgCode(err) == uniqueViolation }
+
+// isForeignKey reports whether err is a violated FOREIGN KEY constraint.
+func isForeignKey(err error) bool { return err != nil && pgCode(err) == foreignKeyViolation }
+
+// tlpNames are the stored forms of the TLP levels: their names, "" for
+// none. Stored as text so the database reads without the Go enum.
+var tlpNames = map[stix.TLP]string{
+	stix.TLPNone:        "",
+	stix.TLPClear:       "clear",
+	stix.TLPGreen:       "green",
+	stix.TLPAmber:       "amber",
+	stix.TLPAmberStrict: "amber+strict",
+	stix.TLPRed:         "red",
+}
+
+var tlpByName = func() map[string]stix.TLP {
+	m := make(map[string]stix.TLP, len(tlpNames))
+	for t, n := range tlpNames {
+		m[n] = t
+	}
+	return m
+}()
+
+func encodeTLP(t stix.TLP) (string, error) {
+	n, ok := tlpNames[t]
+	if !ok {
+		return "", fmt.Errorf("unknown TLP level %d", int(t))
+	}
+	return n, nil
+}
+
+func decodeTLP(s string) (stix.TLP, error) {
+	t, ok := tlpByName[s]
+	if !ok {
+		return stix.TLPNone, fmt.Errorf("unknown stored TLP %q", s)
+	}
+	return t, nil
+}
+
+// encodeRecipients stores recipients as a JSON array; none as "[]".
+func encodeRecipients(r []string) (string, error) {
+	if len(r) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("recipients: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeRecipients returns nil for an empty array.
+func decodeRecipients(s string) ([]string, error) {
+	if s == "" || s == "[]" {
+		return nil, nil
+	}
+	var r []string
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil, fmt.Errorf("recipients: %w", err)
+	}
+	return r, nil
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// toNanos returns t in Unix nanoseconds, 0 for the zero time.
+func toNanos(t time.Time) (int64, error) {
+	if t.IsZero() {
+		return 0, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return 0, fault.New(fault.Invalid, "time %s out of range", t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
+}
+
+// toNullNanos is toNanos with NULL (nil) for the zero time.
+func toNullNanos(t time.Time) (*int64, error) {
+	n, err := toNanos(t)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// fromNanos reverses toNanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+var _ intel.Store = (*Store)(nil)

@@ -1,0 +1,339 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/intel"
+	"github.com/cointrail/cointrail/internal/stix"
+	"github.com/cointrail/cointrail/internal/store/storetest"
+)
+
+// testEnv names the variable holding the URL of a PostgreSQL server that
+// tests may create databases on.
+const testEnv = "COINTRAIL_TEST_POSTGRES"
+
+// adminURL returns $COINTRAIL_TEST_POSTGRES, skipping the test when it is
+// unset, except under CI=true, where that is a failure.
+func adminURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv(testEnv)
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("%s is not set; it is required under CI=true (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)", testEnv)
+		}
+		tb.Skipf("set %s to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run this test", testEnv)
+	}
+	return u
+}
+
+// freshDatabase creates an empty database cointrail_test_<random> for the
+// test, dropped when it ends, and returns its URL.
+func freshDatabase(tb testing.TB) string {
+	tb.Helper()
+	admin := adminURL(tb)
+	ctx := context.Background()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "cointrail_test_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		tb.Fatalf("connect to %s: %v", testEnv, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("create database: %v", err)
+	}
+	tb.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			tb.Errorf("connect to drop %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			tb.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil || u.Scheme == "" {
+		tb.Fatalf("%s must be a postgres:// URL", testEnv)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func factory(t *testing.T, cfg storetest.Config) func() (intel.Store, error) {
+	dsn := freshDatabase(t)
+	return func() (intel.Store, error) {
+		return Open(context.Background(), dsn, Options{Now: cfg.Now})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	adminURL(t)
+	storetest.Run(t, factory)
+}
+
+// TestConformanceSmallCache runs the suite with write transactions that
+// forget what they read after two ids and send their writes every three
+// statements.
+func TestConformanceSmallCache(t *testing.T) {
+	adminURL(t)
+	ids, bytes, pending := maxCachedIDs, maxCachedBytes, maxPending
+	maxCachedIDs, maxCachedBytes, maxPending = 2, 4096, 3
+	t.Cleanup(func() { maxCachedIDs, maxCachedBytes, maxPending = ids, bytes, pending })
+	storetest.Run(t, factory)
+}
+
+// TestNewerSchema: a database migrated by a newer binary is refused, and the
+// error names both versions.
+func TestNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDatabase(t)
+	st, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.pool.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, now())`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	_, err = Open(ctx, dsn, Options{})
+	if err == nil {
+		t.Fatal("Open of a newer schema succeeded")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "9999") || !strings.Contains(msg, fmt.Sprint(SchemaVersion())) {
+		t.Errorf("error %q does not name both versions", msg)
+	}
+}
+
+// TestOpenTogether: stores opened at once on a new database migrate it once.
+func TestOpenTogether(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDatabase(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			st, err := Open(ctx, dsn, Options{})
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestTwoStoresOneDatabase: two stores on one database (two nodes sharing
+// it, in effect) write at once; their Updates serialise.
+func TestTwoStoresOneDatabase(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDatabase(t)
+	var stores []*Store
+	for range 2 {
+		st, err := Open(ctx, dsn, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		stores = append(stores, st)
+	}
+	done := make(chan error, 2)
+	for n, st := range stores {
+		go func() {
+			for i := range 20 {
+				err := st.Update(ctx, func(tx intel.Tx) error {
+					for j := range 3 {
+						r := &intel.Record{ID: fmt.Sprintf("indicator--%d-%d-%d", n, i, j), Type: "indicator", Version: "v", Owner: "o", Text: fmt.Sprintf("%d-%d", n, i), Data: []byte("{}")}
+						if err := tx.Insert(ctx, r); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := stores[1].Query(ctx, intel.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 120 {
+		t.Fatalf("%d records, want 120", len(recs))
+	}
+	for i := 1; i < len(recs); i++ {
+		if recs[i].DateAdded <= recs[i-1].DateAdded {
+			t.Errorf("DateAdded %d after %d", recs[i].DateAdded, recs[i-1].DateAdded)
+		}
+		if i%3 != 0 && recs[i].Text != recs[i-1].Text {
+			t.Errorf("Updates interleaved: %q after %q", recs[i].Text, recs[i-1].Text)
+		}
+	}
+}
+
+func TestBadURL(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://user:secret@[::1", Options{})
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Open with a bad URL: %v", err)
+	}
+}
+
+// TestQueryPlans: the common pages are served by an index.
+func TestQueryPlans(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, freshDatabase(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// The planner needs rows and statistics to prefer the indexes.
+	err = st.Update(ctx, func(tx intel.Tx) error {
+		for i := range 5000 {
+			r := &intel.Record{
+				ID: fmt.Sprintf("indicator--%d", i%2500), Type: []string{"indicator", "report", "note"}[i%3],
+				Version: fmt.Sprint(i), Owner: "identity--b", TLP: []stix.TLP{stix.TLPGreen, stix.TLPClear, stix.TLPAmber}[i%3], Text: "x", Data: []byte("{}"),
+			}
+			if err := tx.Insert(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.pool.Exec(ctx, "ANALYZE objects"); err != nil {
+		t.Fatal(err)
+	}
+	v := &access.Viewer{Org: "identity--a", Role: access.Reader}
+	tests := []struct {
+		name string
+		q    intel.Query
+	}{
+		{"page", intel.Query{After: 5, Limit: 100}},
+		{"latest page", intel.Query{Latest: true, ExcludeRevoked: true, After: 5, Limit: 100, VisibleTo: v}},
+		{"typed latest page", intel.Query{Types: []string{"indicator"}, Latest: true, After: 5, Limit: 100, VisibleTo: v}},
+		{"ids", intel.Query{IDs: []string{"a", "b"}}},
+	}
+	for _, tc := range tests {
+		query, args, err := buildQuery(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := st.pool.Query(ctx, "EXPLAIN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, strings.TrimSpace(line))
+		}
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		if !strings.Contains(p, "Index") || (tc.name != "ids" && strings.Contains(p, "Sort")) {
+			t.Errorf("%s: plan %q: want an ordered index scan", tc.name, p)
+		}
+		t.Logf("%s: %s", tc.name, p)
+	}
+}
+
+// Crash test: a child process commits bundles until it is killed.
+
+const crashEnv = "COINTRAIL_POSTGRES_CRASH_CHILD"
+
+func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test in -short mode")
+	}
+	dsn := freshDatabase(t)
+	// Migrate first, so the child starts committing at once.
+	st, err := Open(context.Background(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.timeout=3m")
+	child.Env = append(os.Environ(), crashEnv+"="+dsn)
+	storetest.Crash(t, child, 20, func() (intel.Store, error) {
+		return Open(context.Background(), dsn, Options{})
+	})
+}
+
+// TestCrashChild is the child process of TestCrash.
+func TestCrashChild(t *testing.T) {
+	dsn := os.Getenv(crashEnv)
+	if dsn == "" {
+		t.Skip("the child process of TestCrash")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := storetest.CrashChild(ctx, st, os.Stdout, 100000); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Benchmarks: see storetest.BenchmarkInsert and storetest.BenchmarkQueryPage.
+
+func BenchmarkInsert1000(b *testing.B) {
+	st, err := Open(context.Background(), freshDatabase(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchmarkInsert(b, st, 1000)
+}
+
+// BenchmarkIngest1000 is BenchmarkInsert1000 as intel submits a bundle,
+// reading each id's versions before inserting it.
+func BenchmarkIngest1000(b *testing.B) {
+	st, err := Open(context.Background(), freshDatabase(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchmarkIngest(b, st, 1000)
+}
+
+func BenchmarkQueryPage(b *testing.B) {
+	st, err := Open(context.Background(), freshDatabase(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchmarkQueryPage(b, st, 10000, 1000)
+}

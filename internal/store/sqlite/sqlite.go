@@ -1,0 +1,1031 @@
+// Package sqlite stores a node's intelligence (objects, organisations,
+// tokens and the audit log) in one SQLite database file, through
+// modernc.org/sqlite (pure Go, no cgo). [*Store] implements [intel.Store].
+//
+// The database runs in WAL mode with a busy timeout, so several processes
+// may open the same file at once (a CLI command while `cointrail serve`
+// runs): readers never block the writer nor each other, and writers wait
+// for one another. Reads use a pool of connections; writes go through a
+// single connection per process and begin with BEGIN IMMEDIATE, which takes
+// SQLite's write lock at once. That lock serialises every writer of the
+// file, in this process and in others, so the DateAdded values a write
+// transaction hands out are greater than those of every transaction
+// committed before it, and commit order is DateAdded order.
+//
+// The schema carries a version and migrates forward at [Open] (see
+// migrations/).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net/url"
+	"path"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/fault"
+	"github.com/cointrail/cointrail/internal/intel"
+	"github.com/cointrail/cointrail/internal/stix"
+)
+
+// Memory is the path that opens a private in-memory database, for tests.
+// Such a store has one connection, which reads and writes: a function
+// passed to [Store.Update] must use its [intel.Tx], never the Store itself,
+// or it waits for ever.
+const Memory = ":memory:"
+
+// Options configures a [Store]. The zero value is valid.
+type Options struct {
+	// Logger receives the store's log records. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock used for DateAdded, audit times and registration
+	// times left zero. Default: time.Now.
+	Now func() time.Time
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection or process before failing. Default: 10s.
+	BusyTimeout time.Duration
+	// MaxReadConns caps the connections of the read pool. Default: the
+	// larger of 4 and GOMAXPROCS.
+	MaxReadConns int
+}
+
+// EnsureDefaults fills in the zero fields of o.
+func (o *Options) EnsureDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.MaxReadConns <= 0 {
+		o.MaxReadConns = max(4, runtime.GOMAXPROCS(0))
+	}
+}
+
+// Store is an [intel.Store] on a SQLite database. It is safe for concurrent
+// use. Close it when done.
+type Store struct {
+	path string
+	log  *slog.Logger
+	now  func() time.Time
+
+	// rdb is the read pool; wdb holds the one write connection. They are
+	// the same pool for [Memory].
+	rdb *sql.DB
+	wdb *sql.DB
+
+	// Statements prepared on wdb, used inside write transactions.
+	stmt struct {
+		readClock, writeClock            *sql.Stmt
+		maxVersion                       *sql.Stmt
+		insertObject                     *sql.Stmt
+		supersedeVersioned, supersedeUnv *sql.Stmt
+		insertAudit                      *sql.Stmt
+		insertOrg, orgByID, orgByName    *sql.Stmt
+		versions                         *sql.Stmt
+	}
+	// readVersions is prepared on rdb.
+	readVersions *sql.Stmt
+}
+
+// Open opens (creating it if needed) the database file at path and migrates
+// its schema forward. A database whose schema is newer than this binary
+// knows is an error. path [Memory] opens a private in-memory database.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	opts.EnsureDefaults()
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsRune(path, '?') || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: unsupported database path %q (want a plain file name)", path)
+	}
+	s := &Store{path: path, log: opts.Logger.With("store", "sqlite"), now: opts.Now}
+	ms := opts.BusyTimeout.Milliseconds()
+
+	common := url.Values{}
+	common.Add("_pragma", "busy_timeout("+strconv.FormatInt(ms, 10)+")")
+	common.Add("_pragma", "foreign_keys(1)")
+	// synchronous=FULL: WAL with NORMAL keeps every commit through a kill
+	// -9 of the process (the WAL is in the page cache of the OS), but the
+	// last commits may be lost on power loss or an OS crash. A committed
+	// bundle is a promise to the submitter, and one fsync per write
+	// transaction (bundles commit in batches) costs little, so we sync.
+	common.Add("_pragma", "synchronous(FULL)")
+	common.Add("_pragma", "cache_size(-16000)")
+
+	write := cloneValues(common)
+	write.Add("_pragma", "journal_mode(WAL)")
+	write.Set("_txlock", "immediate")
+
+	var err error
+	if path == Memory {
+		s.wdb, err = sql.Open("sqlite", path+"?"+write.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		// Every connection to :memory: is a database of its own: keep one,
+		// for ever.
+		s.wdb.SetMaxOpenConns(1)
+		s.wdb.SetMaxIdleConns(1)
+		s.wdb.SetConnMaxLifetime(0)
+		s.wdb.SetConnMaxIdleTime(0)
+		s.rdb = s.wdb
+	} else {
+		s.wdb, err = sql.Open("sqlite", path+"?"+write.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		s.wdb.SetMaxOpenConns(1)
+		s.wdb.SetMaxIdleConns(1)
+		read := cloneValues(common)
+		read.Add("_pragma", "query_only(1)")
+		s.rdb, err = sql.Open("sqlite", path+"?"+read.Encode())
+		if err != nil {
+			s.wdb.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		s.rdb.SetMaxOpenConns(opts.MaxReadConns)
+		s.rdb.SetMaxIdleConns(opts.MaxReadConns)
+	}
+	if err := s.init(ctx); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// init connects, migrates and prepares the write statements.
+func (s *Store) init(ctx context.Context) error {
+	if err := s.wdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", s.path, err)
+	}
+	prepare := []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.stmt.readClock, `SELECT last FROM clock WHERE id = 1`},
+		{&s.stmt.writeClock, `UPDATE clock SET last = ? WHERE id = 1`},
+		{&s.stmt.maxVersion, `SELECT max(version) FROM objects WHERE id = ? AND version <> ''`},
+		{&s.stmt.insertObject, `INSERT INTO objects (` + recordColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.stmt.supersedeVersioned, `UPDATE objects SET latest = 0
+			WHERE id = ? AND version <> '' AND latest = 1 AND date_added <> ?`},
+		{&s.stmt.supersedeUnv, `UPDATE objects SET latest = 0
+			WHERE id = ? AND owner = ? AND version = '' AND latest = 1 AND date_added <> ?`},
+		{&s.stmt.insertAudit, `INSERT INTO audit (time, org, token, action, object, version, tlp, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.stmt.insertOrg, `INSERT INTO orgs (id, name, local, created) VALUES (?, ?, ?, ?)`},
+		{&s.stmt.orgByID, `SELECT ` + orgColumns + ` FROM orgs WHERE id = ?`},
+		{&s.stmt.orgByName, `SELECT ` + orgColumns + ` FROM orgs WHERE name = ?`},
+		{&s.stmt.versions, versionsQuery},
+	}
+	for _, p := range prepare {
+		st, err := s.wdb.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
+		}
+		*p.dst = st
+	}
+	st, err := s.rdb.PrepareContext(ctx, versionsQuery)
+	if err != nil {
+		return fmt.Errorf("sqlite: prepare %q: %w", versionsQuery, err)
+	}
+	s.readVersions = st
+	return nil
+}
+
+// Close releases the store's connections.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{
+		s.stmt.readClock, s.stmt.writeClock, s.stmt.maxVersion, s.stmt.insertObject,
+		s.stmt.supersedeVersioned, s.stmt.supersedeUnv, s.stmt.insertAudit,
+		s.stmt.insertOrg, s.stmt.orgByID, s.stmt.orgByName, s.stmt.versions, s.readVersions,
+	} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.rdb != nil && s.rdb != s.wdb {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Migrations.
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in lexical order. Each file is
+// named NNNN_description.sql; NNNN is its schema version.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version number", e.Name())
+		}
+		if len(out) > 0 && out[len(out)-1].version >= v {
+			return nil, fmt.Errorf("migration %s: version %d not after %d", e.Name(), v, out[len(out)-1].version)
+		}
+		b, err := fs.ReadFile(migrationFiles, path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	return out, nil
+}
+
+// SchemaVersion is the newest schema version this binary knows.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// migrate applies the migrations the database lacks, each in its own
+// write transaction, and refuses a database newer than this binary.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	known := ms[len(ms)-1].version
+	if _, err := s.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int
+	if err := s.wdb.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > known {
+		return fmt.Errorf("database schema version %d is newer than this binary's %d: upgrade cointrail", current, known)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		applied, err := s.applyMigration(ctx, m)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if applied {
+			s.log.InfoContext(ctx, "schema migrated", "version", m.version, "name", m.name)
+		}
+	}
+	return nil
+}
+
+// applyMigration runs m in one transaction unless another process applied
+// it first.
+func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
+	tx, err := s.wdb.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version >= ?`, m.version).Scan(&n); err != nil {
+		return false, fmt.Errorf("check: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, fmt.Errorf("exec: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		m.version, s.now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return false, fmt.Errorf("record: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
+}
+
+// Write transactions.
+
+// Update runs fn in one write transaction and commits it if fn returns nil.
+// The transaction begins with BEGIN IMMEDIATE, so it holds the database's
+// write lock from the start: writers (of every process) run one at a time,
+// and DateAdded order is commit order. fn's error is returned unchanged.
+//
+// A fault.Conflict returned by [intel.Tx.Insert] or [intel.Tx.CreateOrg]
+// leaves the transaction usable: fn may go on and commit the rest.
+//
+// fn must not call the Store's own writing methods (Update, AppendAudit,
+// CreateToken, RevokeToken): they wait for the write connection that fn's
+// transaction holds.
+func (s *Store) Update(ctx context.Context, fn func(tx intel.Tx) error) error {
+	sqlTx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+	t := &tx{s: s, tx: sqlTx, stmts: map[*sql.Stmt]*sql.Stmt{}}
+	if err := t.stmt(ctx, s.stmt.readClock).QueryRowContext(ctx).Scan(&t.last); err != nil {
+		return fmt.Errorf("sqlite: read clock: %w", err)
+	}
+	// Take the time once the lock is held: the wait is not part of it.
+	t.now = s.now()
+	t.nowMicros = t.now.UnixMicro()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if t.dirty {
+		if _, err := t.stmt(ctx, s.stmt.writeClock).ExecContext(ctx, t.last); err != nil {
+			return fmt.Errorf("sqlite: write clock: %w", err)
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// tx is the [intel.Tx] of [Store.Update]. It is used by one goroutine.
+type tx struct {
+	s  *Store
+	tx *sql.Tx
+	// now is the time fixed at begin; nowMicros, in microseconds.
+	now       time.Time
+	nowMicros int64
+	// last is the greatest DateAdded handed out so far; dirty reports
+	// whether this transaction handed one out.
+	last  int64
+	dirty bool
+	// stmts maps the store's prepared statements to their transaction
+	// bound forms.
+	stmts map[*sql.Stmt]*sql.Stmt
+}
+
+func (t *tx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
+	if ts, ok := t.stmts[st]; ok {
+		return ts
+	}
+	ts := t.tx.StmtContext(ctx, st)
+	t.stmts[st] = ts
+	return ts
+}
+
+// Insert stores r, setting r.DateAdded and r.Latest.
+func (t *tx) Insert(ctx context.Context, r *intel.Record) error {
+	if r.ID == "" {
+		return fault.New(fault.Invalid, "record without an id")
+	}
+	tlp, err := encodeTLP(r.TLP)
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", r.ID, err)
+	}
+	recipients, err := encodeRecipients(r.Recipients)
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", r.ID, err)
+	}
+	data := r.Data
+	if data == nil {
+		data = []byte{}
+	}
+	latest := true
+	if r.Version != "" {
+		var cur sql.NullString
+		if err := t.stmt(ctx, t.s.stmt.maxVersion).QueryRowContext(ctx, r.ID).Scan(&cur); err != nil {
+			return fmt.Errorf("insert %s: latest version: %w", r.ID, err)
+		}
+		latest = !cur.Valid || r.Version > cur.String
+	}
+	added := max(t.nowMicros, t.last+1)
+	if _, err := t.stmt(ctx, t.s.stmt.insertObject).ExecContext(ctx,
+		added, r.ID, r.Type, r.Version, r.Owner, r.Local, tlp, recipients,
+		r.Revoked, r.SpecVersion, r.Text, data, latest); err != nil {
+		if isUnique(err) {
+			return fault.Wrap(fault.Conflict, err, "%s version %s is already stored", r.ID, r.Version)
+		}
+		return fmt.Errorf("insert %s: %w", r.ID, err)
+	}
+	if latest {
+		var err error
+		if r.Version != "" {
+			_, err = t.stmt(ctx, t.s.stmt.supersedeVersioned).ExecContext(ctx, r.ID, added)
+		} else {
+			_, err = t.stmt(ctx, t.s.stmt.supersedeUnv).ExecContext(ctx, r.ID, r.Owner, added)
+		}
+		if err != nil {
+			return fmt.Errorf("insert %s: supersede: %w", r.ID, err)
+		}
+	}
+	t.last, t.dirty = added, true
+	r.DateAdded, r.Latest = added, latest
+	return nil
+}
+
+// Versions returns every record with id, including this transaction's.
+func (t *tx) Versions(ctx context.Context, id string) ([]intel.Record, error) {
+	return versions(ctx, t.stmt(ctx, t.s.stmt.versions), id)
+}
+
+// Org returns the organisation with identity id, including those created in
+// this transaction.
+func (t *tx) Org(ctx context.Context, id string) (access.Org, error) {
+	return scanOrg(t.stmt(ctx, t.s.stmt.orgByID).QueryRowContext(ctx, id), "organisation "+id)
+}
+
+// CreateOrg registers o. A zero o.Created is set to the transaction's time.
+func (t *tx) CreateOrg(ctx context.Context, o access.Org) error {
+	if o.ID == "" || o.Name == "" {
+		return fault.New(fault.Invalid, "organisation needs an id and a name")
+	}
+	if o.Created.IsZero() {
+		o.Created = t.now
+	}
+	created, err := toNanos(o.Created)
+	if err != nil {
+		return fmt.Errorf("create org %s: %w", o.ID, err)
+	}
+	if _, err := t.stmt(ctx, t.s.stmt.insertOrg).ExecContext(ctx, o.ID, o.Name, o.Local, created); err != nil {
+		if isUnique(err) {
+			return fault.Wrap(fault.Conflict, err, "an organisation with id %s or name %q exists", o.ID, o.Name)
+		}
+		return fmt.Errorf("create org %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// Audit appends e to the audit log. A zero e.Time is set to the
+// transaction's time.
+func (t *tx) Audit(ctx context.Context, e intel.AuditEntry) error {
+	if e.Time.IsZero() {
+		e.Time = t.now
+	}
+	return insertAudit(ctx, t.stmt(ctx, t.s.stmt.insertAudit), e)
+}
+
+func insertAudit(ctx context.Context, st *sql.Stmt, e intel.AuditEntry) error {
+	at, err := toNanos(e.Time)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	if _, err := st.ExecContext(ctx, at, e.Org, e.Token, e.Action, e.Object, e.Version, e.TLP, e.Detail); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Reads.
+
+// recordColumns lists the objects columns in the order scanRecord reads.
+const recordColumns = `date_added, id, type, version, owner, local, tlp, recipients, revoked, spec_version, text, data, latest`
+
+const versionsQuery = `SELECT ` + recordColumns + ` FROM objects WHERE id = ? ORDER BY date_added`
+
+// Versions returns every record with id, oldest DateAdded first.
+func (s *Store) Versions(ctx context.Context, id string) ([]intel.Record, error) {
+	return versions(ctx, s.readVersions, id)
+}
+
+func versions(ctx context.Context, st *sql.Stmt, id string) ([]intel.Record, error) {
+	rows, err := st.QueryContext(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("versions %s: %w", id, err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("versions %s: %w", id, err)
+	}
+	return recs, nil
+}
+
+// Query returns the records q selects, ordered by DateAdded.
+func (s *Store) Query(ctx context.Context, q intel.Query) ([]intel.Record, error) {
+	query, args, err := buildQuery(q)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	recs, err := queryRecords(ctx, s.rdb, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return recs, nil
+}
+
+// buildQuery turns q into SQL that the indexes serve: (type, latest,
+// date_added) for typed pages, (latest, date_added) for pages of current
+// versions, (id, date_added) for ids, the primary key otherwise.
+func buildQuery(q intel.Query) (string, []any, error) {
+	var where []string
+	var args []any
+	inList := func(col string, vals []string) error {
+		if len(vals) == 1 {
+			where = append(where, col+" = ?")
+			args = append(args, vals[0])
+			return nil
+		}
+		b, err := json.Marshal(vals)
+		if err != nil {
+			return err
+		}
+		where = append(where, col+" IN (SELECT value FROM json_each(?))")
+		args = append(args, string(b))
+		return nil
+	}
+	if len(q.Types) > 0 {
+		if err := inList("type", q.Types); err != nil {
+			return "", nil, err
+		}
+	}
+	if len(q.IDs) > 0 {
+		if err := inList("id", q.IDs); err != nil {
+			return "", nil, err
+		}
+	}
+	if q.Latest {
+		where = append(where, "latest = 1")
+	}
+	if q.After != 0 {
+		where = append(where, "date_added > ?")
+		args = append(args, q.After)
+	}
+	if q.Before != 0 {
+		where = append(where, "date_added < ?")
+		args = append(args, q.Before)
+	}
+	if q.Text != "" {
+		where = append(where, "instr(text, ?) > 0")
+		args = append(args, q.Text)
+	}
+	if q.ExcludeRevoked {
+		where = append(where, "revoked = 0")
+	}
+	if v := q.VisibleTo; v != nil {
+		if v.Anonymous() {
+			where = append(where, "tlp = 'clear'")
+		} else {
+			pattern, err := recipientPattern(v.Org)
+			if err != nil {
+				return "", nil, err
+			}
+			where = append(where, `(tlp IN ('clear', 'green') OR owner = ? OR recipients LIKE ? ESCAPE '\')`)
+			args = append(args, v.Org, pattern)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + recordColumns + " FROM objects")
+	if len(where) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY date_added")
+	if q.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, q.Limit)
+	}
+	return b.String(), args, nil
+}
+
+// recipientPattern is the LIKE pattern matching a recipients JSON array
+// that holds org: the id as JSON writes it, quoted, with LIKE's wildcards
+// escaped.
+func recipientPattern(org string) (string, error) {
+	b, err := json.Marshal(org)
+	if err != nil {
+		return "", err
+	}
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(string(b)) + "%", nil
+}
+
+func queryRecords(ctx context.Context, db *sql.DB, query string, args ...any) ([]intel.Record, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanRecords(rows)
+}
+
+// scanRecords reads and closes rows of recordColumns.
+func scanRecords(rows *sql.Rows) ([]intel.Record, error) {
+	defer rows.Close()
+	var out []intel.Record
+	for rows.Next() {
+		var r intel.Record
+		var tlp, recipients string
+		var err error
+		if err = rows.Scan(&r.DateAdded, &r.ID, &r.Type, &r.Version, &r.Owner, &r.Local, &tlp,
+			&recipients, &r.Revoked, &r.SpecVersion, &r.Text, &r.Data, &r.Latest); err != nil {
+			return nil, err
+		}
+		if r.TLP, err = decodeTLP(tlp); err != nil {
+			return nil, fmt.Errorf("record %s: %w", r.ID, err)
+		}
+		if r.Recipients, err = decodeRecipients(recipients); err != nil {
+			return nil, fmt.Errorf("record %s: %w", r.ID, err)
+		}
+		if r.Data == nil {
+			r.Data = []byte{}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LastAdded returns the greatest DateAdded stored, 0 if none.
+func (s *Store) LastAdded(ctx context.Context) (int64, error) {
+	var last int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(date_added), 0) FROM objects`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("last added: %w", err)
+	}
+	return last, nil
+}
+
+// Audit log.
+
+// AppendAudit adds entries to the audit log in one write transaction. A
+// zero Time is set to the store's clock.
+func (s *Store) AppendAudit(ctx context.Context, entries []intel.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	sqlTx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("append audit: begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+	st := sqlTx.StmtContext(ctx, s.stmt.insertAudit)
+	now := s.now()
+	for _, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		if err := insertAudit(ctx, st, e); err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("append audit: commit: %w", err)
+	}
+	return nil
+}
+
+// Audit returns the entries q selects, oldest first.
+func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEntry, error) {
+	where := []string{"seq > ?"}
+	args := []any{q.After}
+	for _, f := range []struct{ col, val string }{{"org", q.Org}, {"action", q.Action}, {"object", q.Object}} {
+		if f.val != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.val)
+		}
+	}
+	query := `SELECT seq, time, org, token, action, object, version, tlp, detail FROM audit WHERE ` +
+		strings.Join(where, " AND ") + ` ORDER BY seq`
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer rows.Close()
+	var out []intel.AuditEntry
+	for rows.Next() {
+		var e intel.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Token, &e.Action, &e.Object, &e.Version, &e.TLP, &e.Detail); err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		e.Time = fromNanos(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return out, nil
+}
+
+// Directory.
+
+const orgColumns = `id, name, local, created`
+
+func scanOrg(row *sql.Row, what string) (access.Org, error) {
+	var o access.Org
+	var created int64
+	if err := row.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return access.Org{}, fault.New(fault.NotFound, "%s not found", what)
+		}
+		return access.Org{}, fmt.Errorf("%s: %w", what, err)
+	}
+	o.Created = fromNanos(created)
+	return o, nil
+}
+
+// Org returns the organisation with identity id (fault.NotFound if none).
+func (s *Store) Org(ctx context.Context, id string) (access.Org, error) {
+	return scanOrg(s.rdb.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = ?`, id), "organisation "+id)
+}
+
+// OrgByName returns the organisation called name (fault.NotFound if none).
+func (s *Store) OrgByName(ctx context.Context, name string) (access.Org, error) {
+	return scanOrg(s.rdb.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE name = ?`, name),
+		fmt.Sprintf("organisation %q", name))
+}
+
+// Orgs lists every organisation, ordered by name (byte order).
+func (s *Store) Orgs(ctx context.Context) ([]access.Org, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+orgColumns+` FROM orgs ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("orgs: %w", err)
+	}
+	defer rows.Close()
+	var out []access.Org
+	for rows.Next() {
+		var o access.Org
+		var created int64
+		if err := rows.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+			return nil, fmt.Errorf("orgs: %w", err)
+		}
+		o.Created = fromNanos(created)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("orgs: %w", err)
+	}
+	return out, nil
+}
+
+// CreateToken stores t: fault.Conflict if its id is taken, fault.NotFound
+// if its organisation is not registered.
+func (s *Store) CreateToken(ctx context.Context, t access.Token) error {
+	created, err := toNanos(t.Created)
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	expires, err := toNullNanos(t.Expires)
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	revoked, err := toNullNanos(t.Revoked)
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	hash := t.Hash
+	if hash == nil {
+		hash = []byte{}
+	}
+	_, err = s.wdb.ExecContext(ctx, `INSERT INTO tokens (id, org, role, hash, created, expires, revoked)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Org, string(t.Role), hash, created, expires, revoked)
+	switch {
+	case err == nil:
+		return nil
+	case isUnique(err):
+		return fault.Wrap(fault.Conflict, err, "token %s exists", t.ID)
+	case isForeignKey(err):
+		return fault.Wrap(fault.NotFound, err, "organisation %s not found", t.Org)
+	}
+	return fmt.Errorf("create token %s: %w", t.ID, err)
+}
+
+const tokenColumns = `id, org, role, hash, created, expires, revoked`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanToken(row rowScanner) (access.Token, error) {
+	var t access.Token
+	var role string
+	var created int64
+	var expires, revoked sql.NullInt64
+	if err := row.Scan(&t.ID, &t.Org, &role, &t.Hash, &created, &expires, &revoked); err != nil {
+		return access.Token{}, err
+	}
+	t.Role = access.Role(role)
+	t.Created = fromNanos(created)
+	t.Expires = fromNanos(expires.Int64)
+	t.Revoked = fromNanos(revoked.Int64)
+	return t, nil
+}
+
+// Token returns the token with public id (fault.NotFound if none).
+func (s *Store) Token(ctx context.Context, id string) (access.Token, error) {
+	t, err := scanToken(s.rdb.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return access.Token{}, fault.New(fault.NotFound, "token %s not found", id)
+	}
+	if err != nil {
+		return access.Token{}, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Tokens lists the tokens of organisation org ("" for all), ordered by
+// creation time, then id.
+func (s *Store) Tokens(ctx context.Context, org string) ([]access.Token, error) {
+	query := `SELECT ` + tokenColumns + ` FROM tokens`
+	var args []any
+	if org != "" {
+		query += ` WHERE org = ?`
+		args = append(args, org)
+	}
+	query += ` ORDER BY created, id`
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []access.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken marks the token with public id revoked at at (the store's
+// clock if at is zero), keeping the first time if it was revoked already.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() {
+		at = s.now()
+	}
+	n, err := toNanos(at)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	res, err := s.wdb.ExecContext(ctx, `UPDATE tokens SET revoked = coalesce(revoked, ?) WHERE id = ?`, n, id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	} else if k == 0 {
+		return fault.New(fault.NotFound, "token %s not found", id)
+	}
+	return nil
+}
+
+// Encoding.
+
+// isUnique reports whether err is a violated UNIQUE or PRIMARY KEY
+// constraint.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isForeignKey reports whether err is a violated FOREIGN KEY constraint.
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// tlpNames are the stored forms of the TLP levels: their names, "" for
+// none. Stored as text so the database reads without the Go enum.
+var tlpNames = map[stix.TLP]string{
+	stix.TLPNone:        "",
+	stix.TLPClear:       "clear",
+	stix.TLPGreen:       "green",
+	stix.TLPAmber:       "amber",
+	stix.TLPAmberStrict: "amber+strict",
+	stix.TLPRed:         "red",
+}
+
+var tlpByName = func() map[string]stix.TLP {
+	m := make(map[string]stix.TLP, len(tlpNames))
+	for t, n := range tlpNames {
+		m[n] = t
+	}
+	return m
+}()
+
+func encodeTLP(t stix.TLP) (string, error) {
+	n, ok := tlpNames[t]
+	if !ok {
+		return "", fmt.Errorf("unknown TLP level %d", int(t))
+	}
+	return n, nil
+}
+
+func decodeTLP(s string) (stix.TLP, error) {
+	t, ok := tlpByName[s]
+	if !ok {
+		return stix.TLPNone, fmt.Errorf("unknown stored TLP %q", s)
+	}
+	return t, nil
+}
+
+// encodeRecipients stores recipients as a JSON array; none as "[]".
+func encodeRecipients(r []string) (string, error) {
+	if len(r) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("recipients: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeRecipients returns nil for an empty array.
+func decodeRecipients(s string) ([]string, error) {
+	if s == "" || s == "[]" {
+		return nil, nil
+	}
+	var r []string
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil, fmt.Errorf("recipients: %w", err)
+	}
+	return r, nil
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// toNanos returns t in Unix nanoseconds, 0 for the zero time.
+func toNanos(t time.Time) (int64, error) {
+	if t.IsZero() {
+		return 0, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return 0, fault.New(fault.Invalid, "time %s out of range", t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
+}
+
+// toNullNanos is toNanos with NULL for the zero time.
+func toNullNanos(t time.Time) (sql.NullInt64, error) {
+	n, err := toNanos(t)
+	return sql.NullInt64{Int64: n, Valid: n != 0}, err
+}
+
+// fromNanos reverses toNanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+var _ intel.Store = (*Store)(nil)
