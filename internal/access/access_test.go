@@ -177,3 +177,26 @@ func TestAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSplitToken checks token parsing: no panic, and a token split into
+// its parts is made of exactly those parts.
+func FuzzSplitToken(f *testing.F) {
+	_, tok, _ := NewToken(owner, Reader, 0, time.Now())
+	f.Add(tok)
+	f.Add("ct_000000000000_")
+	f.Add("ct__x")
+	f.Add("Bearer ct_abc")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, secret, ok := SplitToken(s)
+		if !ok {
+			return
+		}
+		if tokenPrefix+id+"_"+secret != s || len(id) != 12 || secret == "" {
+			t.Fatalf("SplitToken(%q) = %q, %q", s, id, secret)
+		}
+		_, err := Authenticate(context.Background(), tokenMap{}, s, time.Now())
+		if fault.CodeOf(err) != fault.Unauthorized {
+			t.Fatalf("unknown token: %v", err)
+		}
+	})
+}

@@ -84,3 +84,32 @@ func addSharedSeeds(f *testing.F) {
 		}
 	}
 }
+
+// FuzzScalars checks the parsers of the scalar values outside input
+// carries: timestamps, base-unit amounts, USD figures, TLP names.
+func FuzzScalars(f *testing.F) {
+	for _, s := range []string{"2018-01-26T00:02:00.000Z", "2018-01-26T09:02:00+09:00", "523000000000000", "0", "007", "-1", "5.3e6", "530000000.00", "amber+strict", "TLP:WHITE", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if tm, err := ParseTime(s); err == nil {
+			if tm.Location().String() != "UTC" {
+				t.Fatalf("ParseTime(%q) is not UTC", s)
+			}
+			if again, err := ParseTime(FormatTime(tm)); err != nil || !again.Equal(tm.Truncate(1e6)) {
+				t.Fatalf("FormatTime round trip of %q: %v", s, err)
+			}
+		}
+		if n, err := ParseAmount(s); err == nil && n.String() != s {
+			t.Fatalf("ParseAmount(%q) = %s", s, n)
+		}
+		if r, err := ParseUSD(s); err == nil && r.Sign() < 0 {
+			t.Fatalf("ParseUSD(%q) is negative", s)
+		}
+		if level, err := ParseTLP(s); err == nil {
+			if again, err := ParseTLP(level.String()); err != nil || again != level {
+				t.Fatalf("ParseTLP round trip of %q", s)
+			}
+		}
+	})
+}
