@@ -55,16 +55,7 @@ func (m *Main) initNode(ctx context.Context, d dataFlags, orgName string) (acces
 		return access.Org{}, err
 	}
 	defer st.Close()
-	svc := intel.New(st, intel.Options{Logger: log, Address: address.Canonical})
-	if err := svc.InstallBuiltins(ctx); err != nil {
-		return access.Org{}, fmt.Errorf("install marking and extension definitions: %w", err)
-	}
-	if orgs, err := st.Orgs(ctx); err != nil {
-		return access.Org{}, err
-	} else if len(orgs) > 0 {
-		return access.Org{}, usagef("the database already holds a node (organisations %s, ...); use a fresh database", orgs[0].Name)
-	}
-	org, err := svc.CreateOrg(ctx, access.Viewer{}, orgName, "")
+	_, org, err := intel.Bootstrap(ctx, st, orgName, intel.Options{Logger: log, Address: address.Canonical})
 	if err != nil {
 		return access.Org{}, err
 	}

@@ -220,18 +220,11 @@ func newNode(t *testing.T) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	first := intel.New(st, intel.Options{Address: address.Canonical})
-	if err := first.InstallBuiltins(ctx); err != nil {
-		t.Fatal(err)
-	}
-	op, err := first.CreateOrg(ctx, access.Viewer{}, "operator", "")
+	svc, op, err := intel.Bootstrap(ctx, st, "operator", intel.Options{Address: address.Canonical})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{
-		svc:      intel.New(st, intel.Options{Operator: op.ID, Address: address.Canonical}),
-		operator: access.Viewer{Org: op.ID, Role: access.Admin},
-	}
+	n := &node{svc: svc, operator: access.Viewer{Org: op.ID, Role: access.Admin}}
 	start := time.Now()
 	n.orgs, err = Load(ctx, n.svc, n.operator)
 	if err != nil {

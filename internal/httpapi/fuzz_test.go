@@ -29,15 +29,10 @@ func FuzzSubmitBundle(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer st.Close()
-	boot := intel.New(st, intel.Options{})
-	if err := boot.InstallBuiltins(ctx); err != nil {
-		f.Fatal(err)
-	}
-	op, err := boot.CreateOrg(ctx, access.Viewer{}, "operator", "")
+	svc, op, err := intel.Bootstrap(ctx, st, "operator", intel.Options{Address: address.Canonical})
 	if err != nil {
 		f.Fatal(err)
 	}
-	svc := intel.New(st, intel.Options{Operator: op.ID, Address: address.Canonical})
 	v := access.Viewer{Org: op.ID, Role: access.Contributor}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		objs, err := httpapi.ParseObjects(body)

@@ -45,15 +45,10 @@ func mustFixture(t *testing.T, opts httpapi.Options) *fixture {
 	t.Cleanup(func() { st.Close() })
 	now := time.Now()
 	clock := func() time.Time { return now }
-	boot := intel.New(st, intel.Options{})
-	if err := boot.InstallBuiltins(ctx); err != nil {
-		t.Fatal(err)
-	}
-	op, err := boot.CreateOrg(ctx, access.Viewer{}, "operator", "")
+	svc, op, err := intel.Bootstrap(ctx, st, "operator", intel.Options{Now: clock, Address: address.Canonical})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := intel.New(st, intel.Options{Operator: op.ID, Now: clock, Address: address.Canonical})
 	opV := access.Viewer{Org: op.ID, Role: access.Admin}
 	f := &fixture{store: st, svc: svc, now: &now, tokens: map[string]string{}}
 	a, _ := svc.CreateOrg(ctx, opV, "alpha", "")

@@ -37,16 +37,11 @@ func mustNode(t *testing.T) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	boot := intel.New(st, intel.Options{Address: address.Canonical})
-	if err := boot.InstallBuiltins(ctx); err != nil {
-		t.Fatal(err)
-	}
-	op, err := boot.CreateOrg(ctx, access.Viewer{}, "operator", "")
+	svc, op, err := intel.Bootstrap(ctx, st, "operator", intel.Options{Address: address.Canonical})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{store: st, operator: access.Viewer{Org: op.ID, Role: access.Admin}}
-	n.svc = intel.New(st, intel.Options{Address: address.Canonical, Operator: op.ID})
+	n := &node{store: st, svc: svc, operator: access.Viewer{Org: op.ID, Role: access.Admin}}
 	for _, p := range []struct {
 		name string
 		v    *access.Viewer

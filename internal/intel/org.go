@@ -234,3 +234,28 @@ func (s *Service) InstallBuiltins(ctx context.Context) error {
 		return nil
 	})
 }
+
+// Bootstrap prepares an empty store for a new node: it installs the
+// built-in objects and creates the operator organisation named name, then
+// returns a service whose operator that organisation is. opts.Operator is
+// ignored.
+func Bootstrap(ctx context.Context, store Store, name string, opts Options) (*Service, access.Org, error) {
+	opts.Operator = ""
+	boot := New(store, opts)
+	if err := boot.InstallBuiltins(ctx); err != nil {
+		return nil, access.Org{}, fmt.Errorf("install marking and extension definitions: %w", err)
+	}
+	orgs, err := store.Orgs(ctx)
+	if err != nil {
+		return nil, access.Org{}, err
+	}
+	if len(orgs) > 0 {
+		return nil, access.Org{}, fault.New(fault.Conflict, "the database already holds a node (organisation %s, ...); use a fresh database", orgs[0].Name)
+	}
+	op, err := boot.CreateOrg(ctx, access.Viewer{}, name, "")
+	if err != nil {
+		return nil, access.Org{}, err
+	}
+	opts.Operator = op.ID
+	return New(store, opts), op, nil
+}

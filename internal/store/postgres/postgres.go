@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -38,7 +37,7 @@ import (
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/intel"
-	"github.com/cointrail/cointrail/internal/stix"
+	"github.com/cointrail/cointrail/internal/store/column"
 )
 
 // Options configures a [Store]. The zero value is valid.
@@ -336,11 +335,11 @@ func (t *tx) Insert(ctx context.Context, r *intel.Record) error {
 	if r.ID == "" {
 		return fault.New(fault.Invalid, "record without an id")
 	}
-	tlp, err := encodeTLP(r.TLP)
+	tlp, err := column.TLP(r.TLP)
 	if err != nil {
 		return fmt.Errorf("insert %s: %w", r.ID, err)
 	}
-	recipients, err := encodeRecipients(r.Recipients)
+	recipients, err := column.Recipients(r.Recipients)
 	if err != nil {
 		return fmt.Errorf("insert %s: %w", r.ID, err)
 	}
@@ -456,7 +455,7 @@ func (t *tx) CreateOrg(ctx context.Context, o access.Org) error {
 	if o.Created.IsZero() {
 		o.Created = t.now
 	}
-	created, err := toNanos(o.Created)
+	created, err := column.Nanos(o.Created)
 	if err != nil {
 		return fmt.Errorf("create org %s: %w", o.ID, err)
 	}
@@ -486,7 +485,7 @@ func (t *tx) Audit(ctx context.Context, e intel.AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = t.now
 	}
-	if _, err := toNanos(e.Time); err != nil {
+	if _, err := column.Nanos(e.Time); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	t.audit = append(t.audit, e)
@@ -506,7 +505,7 @@ func queueAudit(b *pgx.Batch, entries []intel.AuditEntry) {
 	org, token, action, object, version, tlp, detail := make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range entries {
-		at[i], _ = toNanos(e.Time)
+		at[i], _ = column.Nanos(e.Time)
 		org[i], token[i], action[i], object[i] = e.Org, e.Token, e.Action, e.Object
 		version[i], tlp[i], detail[i] = e.Version, e.TLP, e.Detail
 	}
@@ -652,10 +651,10 @@ func scanRecords(rows pgx.Rows) ([]intel.Record, error) {
 			&recipients, &r.Revoked, &r.SpecVersion, &r.Text, &r.Data, &r.Latest); err != nil {
 			return nil, err
 		}
-		if r.TLP, err = decodeTLP(tlp); err != nil {
+		if r.TLP, err = column.ParseTLP(tlp); err != nil {
 			return nil, fmt.Errorf("record %s: %w", r.ID, err)
 		}
-		if r.Recipients, err = decodeRecipients(recipients); err != nil {
+		if r.Recipients, err = column.ParseRecipients(recipients); err != nil {
 			return nil, fmt.Errorf("record %s: %w", r.ID, err)
 		}
 		if r.Data == nil {
@@ -695,7 +694,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []intel.AuditEntry) err
 		filled[i] = e
 	}
 	for _, e := range filled {
-		if _, err := toNanos(e.Time); err != nil {
+		if _, err := column.Nanos(e.Time); err != nil {
 			return fmt.Errorf("append audit %s: %w", e.Action, err)
 		}
 	}
@@ -738,7 +737,7 @@ func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEnt
 		if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Token, &e.Action, &e.Object, &e.Version, &e.TLP, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
-		e.Time = fromNanos(at)
+		e.Time = column.Time(at)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -760,7 +759,7 @@ func scanOrg(row pgx.Row, what string) (access.Org, error) {
 		}
 		return access.Org{}, fmt.Errorf("%s: %w", what, err)
 	}
-	o.Created = fromNanos(created)
+	o.Created = column.Time(created)
 	return o, nil
 }
 
@@ -789,7 +788,7 @@ func (s *Store) Orgs(ctx context.Context) ([]access.Org, error) {
 		if err := rows.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
 			return nil, fmt.Errorf("orgs: %w", err)
 		}
-		o.Created = fromNanos(created)
+		o.Created = column.Time(created)
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -801,7 +800,7 @@ func (s *Store) Orgs(ctx context.Context) ([]access.Org, error) {
 // CreateToken stores t: fault.Conflict if its id is taken, fault.NotFound
 // if its organisation is not registered.
 func (s *Store) CreateToken(ctx context.Context, t access.Token) error {
-	created, err := toNanos(t.Created)
+	created, err := column.Nanos(t.Created)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", t.ID, err)
 	}
@@ -841,12 +840,12 @@ func scanToken(row pgx.Row) (access.Token, error) {
 		return access.Token{}, err
 	}
 	t.Role = access.Role(role)
-	t.Created = fromNanos(created)
+	t.Created = column.Time(created)
 	if expires != nil {
-		t.Expires = fromNanos(*expires)
+		t.Expires = column.Time(*expires)
 	}
 	if revoked != nil {
-		t.Revoked = fromNanos(*revoked)
+		t.Revoked = column.Time(*revoked)
 	}
 	return t, nil
 }
@@ -898,7 +897,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 	if at.IsZero() {
 		at = s.now()
 	}
-	n, err := toNanos(at)
+	n, err := column.Nanos(at)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -935,96 +934,14 @@ func isUnique(err error) bool { return err != nil && pgCode(err) == uniqueViolat
 // isForeignKey reports whether err is a violated FOREIGN KEY constraint.
 func isForeignKey(err error) bool { return err != nil && pgCode(err) == foreignKeyViolation }
 
-// tlpNames are the stored forms of the TLP levels: their names, "" for
-// none. Stored as text so the database reads without the Go enum.
-var tlpNames = map[stix.TLP]string{
-	stix.TLPNone:        "",
-	stix.TLPClear:       "clear",
-	stix.TLPGreen:       "green",
-	stix.TLPAmber:       "amber",
-	stix.TLPAmberStrict: "amber+strict",
-	stix.TLPRed:         "red",
-}
-
-var tlpByName = func() map[string]stix.TLP {
-	m := make(map[string]stix.TLP, len(tlpNames))
-	for t, n := range tlpNames {
-		m[n] = t
-	}
-	return m
-}()
-
-func encodeTLP(t stix.TLP) (string, error) {
-	n, ok := tlpNames[t]
-	if !ok {
-		return "", fmt.Errorf("unknown TLP level %d", int(t))
-	}
-	return n, nil
-}
-
-func decodeTLP(s string) (stix.TLP, error) {
-	t, ok := tlpByName[s]
-	if !ok {
-		return stix.TLPNone, fmt.Errorf("unknown stored TLP %q", s)
-	}
-	return t, nil
-}
-
-// encodeRecipients stores recipients as a JSON array; none as "[]".
-func encodeRecipients(r []string) (string, error) {
-	if len(r) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return "", fmt.Errorf("recipients: %w", err)
-	}
-	return string(b), nil
-}
-
-// decodeRecipients returns nil for an empty array.
-func decodeRecipients(s string) ([]string, error) {
-	if s == "" || s == "[]" {
-		return nil, nil
-	}
-	var r []string
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
-		return nil, fmt.Errorf("recipients: %w", err)
-	}
-	return r, nil
-}
-
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// toNanos returns t in Unix nanoseconds, 0 for the zero time.
-func toNanos(t time.Time) (int64, error) {
-	if t.IsZero() {
-		return 0, nil
-	}
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, fault.New(fault.Invalid, "time %s out of range", t.Format(time.RFC3339))
-	}
-	return t.UnixNano(), nil
-}
-
 // toNullNanos is toNanos with NULL (nil) for the zero time.
 func toNullNanos(t time.Time) (*int64, error) {
-	n, err := toNanos(t)
+	n, err := column.Nanos(t)
 	if err != nil || n == 0 {
 		return nil, err
 	}
 	return &n, nil
 }
 
-// fromNanos reverses toNanos, in UTC.
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
 
 var _ intel.Store = (*Store)(nil)
