@@ -943,5 +943,4 @@ func toNullNanos(t time.Time) (*int64, error) {
 	return &n, nil
 }
 
-
 var _ intel.Store = (*Store)(nil)

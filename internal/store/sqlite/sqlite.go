@@ -944,5 +944,4 @@ func toNullNanos(t time.Time) (sql.NullInt64, error) {
 	return sql.NullInt64{Int64: n, Valid: n != 0}, err
 }
 
-
 var _ intel.Store = (*Store)(nil)
