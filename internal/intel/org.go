@@ -241,16 +241,16 @@ func (s *Service) InstallBuiltins(ctx context.Context) error {
 // ignored.
 func Bootstrap(ctx context.Context, store Store, name string, opts Options) (*Service, access.Org, error) {
 	opts.Operator = ""
-	boot := New(store, opts)
-	if err := boot.InstallBuiltins(ctx); err != nil {
-		return nil, access.Org{}, fmt.Errorf("install marking and extension definitions: %w", err)
-	}
 	orgs, err := store.Orgs(ctx)
 	if err != nil {
 		return nil, access.Org{}, err
 	}
 	if len(orgs) > 0 {
 		return nil, access.Org{}, fault.New(fault.Conflict, "the database already holds a node (organisation %s, ...); use a fresh database", orgs[0].Name)
+	}
+	boot := New(store, opts)
+	if err := boot.InstallBuiltins(ctx); err != nil {
+		return nil, access.Org{}, fmt.Errorf("install marking and extension definitions: %w", err)
 	}
 	op, err := boot.CreateOrg(ctx, access.Viewer{}, name, "")
 	if err != nil {
