@@ -2,87 +2,29 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/stix"
+	"github.com/cointrail/cointrail/internal/store/postgres/pgtest"
 	"github.com/cointrail/cointrail/internal/store/storetest"
 )
 
-// testEnv names the variable holding the URL of a PostgreSQL server that
-// tests may create databases on.
-const testEnv = "COINTRAIL_TEST_POSTGRES"
-
-// adminURL returns $COINTRAIL_TEST_POSTGRES, skipping the test when it is
-// unset, except under CI=true, where that is a failure.
-func adminURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv(testEnv)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set; it is required under CI=true (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)", testEnv)
-		}
-		tb.Skipf("set %s to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run this test", testEnv)
-	}
-	return u
-}
-
-// freshDatabase creates an empty database cointrail_test_<random> for the
-// test, dropped when it ends, and returns its URL.
-func freshDatabase(tb testing.TB) string {
-	tb.Helper()
-	admin := adminURL(tb)
-	ctx := context.Background()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "cointrail_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		tb.Fatalf("connect to %s: %v", testEnv, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			tb.Errorf("connect to drop %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil || u.Scheme == "" {
-		tb.Fatalf("%s must be a postgres:// URL", testEnv)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 func factory(t *testing.T, cfg storetest.Config) func() (intel.Store, error) {
-	dsn := freshDatabase(t)
+	dsn := pgtest.FreshDatabase(t)
 	return func() (intel.Store, error) {
 		return Open(context.Background(), dsn, Options{Now: cfg.Now})
 	}
 }
 
 func TestConformance(t *testing.T) {
-	adminURL(t)
+	pgtest.AdminURL(t)
 	storetest.Run(t, factory)
 }
 
@@ -90,7 +32,7 @@ func TestConformance(t *testing.T) {
 // forget what they read after two ids and send their writes every three
 // statements.
 func TestConformanceSmallCache(t *testing.T) {
-	adminURL(t)
+	pgtest.AdminURL(t)
 	ids, bytes, pending := maxCachedIDs, maxCachedBytes, maxPending
 	maxCachedIDs, maxCachedBytes, maxPending = 2, 4096, 3
 	t.Cleanup(func() { maxCachedIDs, maxCachedBytes, maxPending = ids, bytes, pending })
@@ -101,7 +43,7 @@ func TestConformanceSmallCache(t *testing.T) {
 // error names both versions.
 func TestNewerSchema(t *testing.T) {
 	ctx := context.Background()
-	dsn := freshDatabase(t)
+	dsn := pgtest.FreshDatabase(t)
 	st, err := Open(ctx, dsn, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +64,7 @@ func TestNewerSchema(t *testing.T) {
 // TestOpenTogether: stores opened at once on a new database migrate it once.
 func TestOpenTogether(t *testing.T) {
 	ctx := context.Background()
-	dsn := freshDatabase(t)
+	dsn := pgtest.FreshDatabase(t)
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
@@ -144,7 +86,7 @@ func TestOpenTogether(t *testing.T) {
 // it, in effect) write at once; their Updates serialise.
 func TestTwoStoresOneDatabase(t *testing.T) {
 	ctx := context.Background()
-	dsn := freshDatabase(t)
+	dsn := pgtest.FreshDatabase(t)
 	var stores []*Store
 	for range 2 {
 		st, err := Open(ctx, dsn, Options{})
@@ -207,7 +149,7 @@ func TestBadURL(t *testing.T) {
 // TestQueryPlans: the common pages are served by an index.
 func TestQueryPlans(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, freshDatabase(t), Options{})
+	st, err := Open(ctx, pgtest.FreshDatabase(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +217,7 @@ func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test in -short mode")
 	}
-	dsn := freshDatabase(t)
+	dsn := pgtest.FreshDatabase(t)
 	// Migrate first, so the child starts committing at once.
 	st, err := Open(context.Background(), dsn, Options{})
 	if err != nil {
@@ -310,7 +252,7 @@ func TestCrashChild(t *testing.T) {
 // Benchmarks: see storetest.BenchmarkInsert and storetest.BenchmarkQueryPage.
 
 func BenchmarkInsert1000(b *testing.B) {
-	st, err := Open(context.Background(), freshDatabase(b), Options{})
+	st, err := Open(context.Background(), pgtest.FreshDatabase(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -321,7 +263,7 @@ func BenchmarkInsert1000(b *testing.B) {
 // BenchmarkIngest1000 is BenchmarkInsert1000 as intel submits a bundle,
 // reading each id's versions before inserting it.
 func BenchmarkIngest1000(b *testing.B) {
-	st, err := Open(context.Background(), freshDatabase(b), Options{})
+	st, err := Open(context.Background(), pgtest.FreshDatabase(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -330,7 +272,7 @@ func BenchmarkIngest1000(b *testing.B) {
 }
 
 func BenchmarkQueryPage(b *testing.B) {
-	st, err := Open(context.Background(), freshDatabase(b), Options{})
+	st, err := Open(context.Background(), pgtest.FreshDatabase(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
