@@ -177,6 +177,17 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
+// The statements that clear Latest on the records a new one supersedes.
+// They name the id index: without table statistics SQLite's planner would
+// pick objects_latest (latest, date_added) instead, and every insert would
+// walk every current record.
+const (
+	supersedeVersionedSQL = `UPDATE objects INDEXED BY objects_id SET latest = 0
+		WHERE id = ? AND version <> '' AND latest = 1 AND date_added <> ?`
+	supersedeUnversionedSQL = `UPDATE objects INDEXED BY objects_id SET latest = 0
+		WHERE id = ? AND owner = ? AND version = '' AND latest = 1 AND date_added <> ?`
+)
+
 // init connects, migrates and prepares the write statements.
 func (s *Store) init(ctx context.Context) error {
 	if err := s.wdb.PingContext(ctx); err != nil {
@@ -193,10 +204,8 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.stmt.writeClock, `UPDATE clock SET last = ? WHERE id = 1`},
 		{&s.stmt.maxVersion, `SELECT max(version) FROM objects WHERE id = ? AND version <> ''`},
 		{&s.stmt.insertObject, `INSERT INTO objects (` + recordColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.stmt.supersedeVersioned, `UPDATE objects SET latest = 0
-			WHERE id = ? AND version <> '' AND latest = 1 AND date_added <> ?`},
-		{&s.stmt.supersedeUnv, `UPDATE objects SET latest = 0
-			WHERE id = ? AND owner = ? AND version = '' AND latest = 1 AND date_added <> ?`},
+		{&s.stmt.supersedeVersioned, supersedeVersionedSQL},
+		{&s.stmt.supersedeUnv, supersedeUnversionedSQL},
 		{&s.stmt.insertAudit, `INSERT INTO audit (time, org, token, action, object, version, tlp, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.stmt.insertOrg, `INSERT INTO orgs (id, name, local, created) VALUES (?, ?, ?, ?)`},

@@ -167,12 +167,25 @@ func TestQueryPlans(t *testing.T) {
 		{"typed latest page", intel.Query{Types: []string{"indicator"}, Latest: true, After: 5, Limit: 100, VisibleTo: v}},
 		{"ids", intel.Query{IDs: []string{"a", "b"}}},
 	}
+	type planCase struct {
+		name  string
+		query string
+		args  []any
+	}
+	var cases []planCase
 	for _, tc := range tests {
 		query, args, err := buildQuery(tc.q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := st.rdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+		cases = append(cases, planCase{tc.name, query, args})
+	}
+	// Every insert runs one of these: they must go by id.
+	cases = append(cases,
+		planCase{"supersede versioned", supersedeVersionedSQL, []any{"a", 1}},
+		planCase{"supersede unversioned", supersedeUnversionedSQL, []any{"a", "o", 1}})
+	for _, tc := range cases {
+		rows, err := st.wdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,6 +202,9 @@ func TestQueryPlans(t *testing.T) {
 		p := strings.Join(plan, "; ")
 		if !strings.Contains(p, "USING") || (tc.name != "ids" && strings.Contains(p, "TEMP B-TREE")) {
 			t.Errorf("%s: plan %q", tc.name, p)
+		}
+		if strings.HasPrefix(tc.name, "supersede") && !strings.Contains(p, "USING INDEX objects_id ") {
+			t.Errorf("%s does not go by the id index: %q", tc.name, p)
 		}
 		t.Logf("%s: %s", tc.name, p)
 	}
