@@ -165,16 +165,40 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := ListBody{Objects: make([]json.RawMessage, len(page.Records)), More: page.Next != "", Next: page.Next}
-	for i, rec := range page.Records {
-		body.Objects[i] = rec.Data
-	}
 	if n := len(page.Records); n > 0 {
 		w.Header().Set("X-Cointrail-Date-Added-First", formatDateAdded(page.Records[0].DateAdded))
 		w.Header().Set("X-Cointrail-Date-Added-Last", formatDateAdded(page.Records[n-1].DateAdded))
 	}
-	writeJSON(w, http.StatusOK, body)
+	writePage(w, page)
 	return nil
+}
+
+// writePage writes a [ListBody] by hand: the objects are stored as canonical
+// JSON already, and encoding/json would check and copy each of them again.
+func writePage(w http.ResponseWriter, page *intel.Page) {
+	size := 64 + len(page.Next)
+	for i := range page.Records {
+		size += len(page.Records[i].Data) + 1
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, `{"objects":[`...)
+	for i := range page.Records {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, page.Records[i].Data...)
+	}
+	buf = append(buf, `],"more":`...)
+	buf = strconv.AppendBool(buf, page.Next != "")
+	if page.Next != "" {
+		buf = append(buf, `,"next":`...)
+		buf = strconv.AppendQuote(buf, page.Next)
+	}
+	buf = append(buf, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf)
 }
 
 func parseListQuery(r *http.Request) (intel.ListQuery, error) {
