@@ -22,9 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +36,7 @@ import (
 	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/store/column"
+	"github.com/cointrail/cointrail/internal/store/migration"
 )
 
 // Options configures a [Store]. The zero value is valid.
@@ -105,45 +104,18 @@ func (s *Store) Close() error {
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in lexical order. Each file is
-// named NNNN_description.sql; NNNN is its schema version.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number", e.Name())
-		}
-		if len(out) > 0 && out[len(out)-1].version >= v {
-			return nil, fmt.Errorf("migration %s: version %d not after %d", e.Name(), v, out[len(out)-1].version)
-		}
-		b, err := fs.ReadFile(migrationFiles, path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	return out, nil
+// migrations returns the embedded migrations in version order.
+func migrations() ([]migration.Migration, error) {
+	return migration.Load(migrationFiles, "migrations")
 }
 
 // SchemaVersion is the newest schema version this binary knows.
 func SchemaVersion() int {
 	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return migration.Latest(ms)
 }
 
 // migrationLock is the key of the advisory lock held while migrating.
@@ -156,7 +128,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	known := ms[len(ms)-1].version
+	known := ms[len(ms)-1].Version
 	var current int
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
@@ -177,7 +149,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("database schema version %d is newer than this binary's %d: upgrade cointrail", current, known)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
 		applied := false
@@ -186,27 +158,27 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("lock: %w", err)
 			}
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version >= $1`, m.version).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version >= $1`, m.Version).Scan(&n); err != nil {
 				return fmt.Errorf("check: %w", err)
 			}
 			if n > 0 {
 				return nil // another process got there first
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("exec: %w", err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, s.now().UTC()); err != nil {
+				m.Version, s.now().UTC()); err != nil {
 				return fmt.Errorf("record: %w", err)
 			}
 			applied = true
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 		if applied {
-			s.log.InfoContext(ctx, "schema migrated", "version", m.version, "name", m.name)
+			s.log.InfoContext(ctx, "schema migrated", "version", m.Version, "name", m.Name)
 		}
 	}
 	return nil

@@ -23,10 +23,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,6 +37,7 @@ import (
 	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/store/column"
+	"github.com/cointrail/cointrail/internal/store/migration"
 )
 
 // Memory is the path that opens a private in-memory database, for tests.
@@ -257,45 +256,18 @@ func (s *Store) Close() error {
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in lexical order. Each file is
-// named NNNN_description.sql; NNNN is its schema version.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number", e.Name())
-		}
-		if len(out) > 0 && out[len(out)-1].version >= v {
-			return nil, fmt.Errorf("migration %s: version %d not after %d", e.Name(), v, out[len(out)-1].version)
-		}
-		b, err := fs.ReadFile(migrationFiles, path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	return out, nil
+// migrations returns the embedded migrations in version order.
+func migrations() ([]migration.Migration, error) {
+	return migration.Load(migrationFiles, "migrations")
 }
 
 // SchemaVersion is the newest schema version this binary knows.
 func SchemaVersion() int {
 	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return migration.Latest(ms)
 }
 
 // migrate applies the migrations the database lacks, each in its own
@@ -305,7 +277,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	known := ms[len(ms)-1].version
+	known := ms[len(ms)-1].Version
 	if _, err := s.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		applied_at TEXT NOT NULL
@@ -320,15 +292,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("database schema version %d is newer than this binary's %d: upgrade cointrail", current, known)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
 		applied, err := s.applyMigration(ctx, m)
 		if err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 		if applied {
-			s.log.InfoContext(ctx, "schema migrated", "version", m.version, "name", m.name)
+			s.log.InfoContext(ctx, "schema migrated", "version", m.Version, "name", m.Name)
 		}
 	}
 	return nil
@@ -336,24 +308,24 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // applyMigration runs m in one transaction unless another process applied
 // it first.
-func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
+func (s *Store) applyMigration(ctx context.Context, m migration.Migration) (bool, error) {
 	tx, err := s.wdb.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock
 	if err != nil {
 		return false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version >= ?`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version >= ?`, m.Version).Scan(&n); err != nil {
 		return false, fmt.Errorf("check: %w", err)
 	}
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, fmt.Errorf("exec: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		m.version, s.now().UTC().Format(time.RFC3339Nano)); err != nil {
+		m.Version, s.now().UTC().Format(time.RFC3339Nano)); err != nil {
 		return false, fmt.Errorf("record: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
