@@ -582,3 +582,39 @@ func TestOrgsAndTokens(t *testing.T) {
 		t.Errorf("revoked token still works: %v", err)
 	}
 }
+
+// TestImportHelpers: a source re-imported with a later date adds nothing
+// that did not change, and what it no longer lists is revoked.
+func TestImportHelpers(t *testing.T) {
+	n := mustNode(t)
+	ctx := context.Background()
+	const source = "identity--6a2b1c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	entry := func(id, name, modified string) *stix.Object {
+		return obj(t, `{"type":"campaign","id":%q,"spec_version":"2.1","created":"2018-01-26T00:00:00.000Z","modified":%q,"name":%q,"created_by_ref":%q,"object_marking_refs":[%q]}`,
+			id, modified, name, source, stix.TLPClearID)
+	}
+	first := []*stix.Object{entry(c1, "one", "2024-05-03T00:00:00.000Z"), entry(c2, "two", "2024-05-03T00:00:00.000Z")}
+	if _, err := n.svc.Submit(ctx, n.a, first, intel.SubmitOptions{SkipSameContent: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The next list: one unchanged, one changed, one new; c2 gone.
+	next := []*stix.Object{entry(c1, "one", "2024-06-01T00:00:00.000Z"), entry(c3, "three", "2024-06-01T00:00:00.000Z")}
+	res, err := n.svc.Submit(ctx, n.a, next, intel.SubmitOptions{SkipSameContent: true})
+	if err != nil || res.Unchanged != 1 || res.Added != 1 {
+		t.Fatalf("second list: %+v, %v", res, err)
+	}
+	revoked, err := n.svc.RevokeMissing(ctx, n.a, source, map[string]bool{c1: true, c3: true})
+	if err != nil || len(revoked) != 1 || revoked[0] != c2 {
+		t.Fatalf("RevokeMissing = %v, %v", revoked, err)
+	}
+	if rec, _ := n.svc.Get(ctx, n.a, c2); !rec.Revoked {
+		t.Error("c2 not revoked")
+	}
+	// Nothing else to revoke the second time; b's objects are never touched.
+	if again, err := n.svc.RevokeMissing(ctx, n.a, source, map[string]bool{c1: true, c3: true}); err != nil || len(again) != 0 {
+		t.Errorf("second RevokeMissing = %v, %v", again, err)
+	}
+	if vs, _ := n.svc.Versions(ctx, n.a, c1); len(vs) != 1 {
+		t.Errorf("unchanged entry got %d versions", len(vs))
+	}
+}

@@ -208,6 +208,53 @@ func (s *Service) Revoke(ctx context.Context, v access.Viewer, id string) (*Reco
 	return s.Get(ctx, v, id)
 }
 
+// RevokeMissing revokes the current, unrevoked objects that v's
+// organisation owns, whose created_by_ref is createdBy, and whose id is not
+// in keep: what a source (an OFAC list, say) no longer lists. It stores the
+// revocations in one transaction and returns the revoked ids.
+func (s *Service) RevokeMissing(ctx context.Context, v access.Viewer, createdBy string, keep map[string]bool) ([]string, error) {
+	if err := require(v, access.Write); err != nil {
+		return nil, err
+	}
+	var revs []*stix.Object
+	modified := s.now().UTC().Truncate(time.Millisecond)
+	err := s.scan(ctx, v, Query{Latest: true, ExcludeRevoked: true}, func(r *Record) error {
+		if r.Owner != v.Org || r.Version == "" || keep[r.ID] {
+			return nil
+		}
+		o, err := r.Object()
+		if err != nil {
+			return err
+		}
+		if o.CreatedByRef() != createdBy {
+			return nil
+		}
+		m := modified
+		if prev, ok := o.Time("modified"); ok && !m.After(prev) {
+			m = prev.Add(time.Millisecond)
+		}
+		if err := o.Set("modified", stix.FormatTime(m)); err != nil {
+			return err
+		}
+		if err := o.Set("revoked", true); err != nil {
+			return err
+		}
+		revs = append(revs, o)
+		return nil
+	})
+	if err != nil || len(revs) == 0 {
+		return nil, err
+	}
+	if _, err := s.Submit(ctx, v, revs, SubmitOptions{}); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(revs))
+	for i, o := range revs {
+		ids[i] = o.ID
+	}
+	return ids, nil
+}
+
 // InstallBuiltins stores the objects every node serves: the TLP 2.0 marking
 // definitions and cointrail's extension definitions, as TLP:CLEAR records
 // owned by the project identity. It is idempotent.

@@ -20,6 +20,11 @@ type SubmitOptions struct {
 	// Partial stores the valid objects and reports the others, as TAXII
 	// add-objects does. By default a submission is all or nothing.
 	Partial bool
+	// SkipSameContent treats a new version whose content equals the current
+	// version's but for "modified" as already stored. Importers set it, so
+	// re-importing a source whose entries carry the source's date as their
+	// version adds only what changed.
+	SkipSameContent bool
 }
 
 // Status is the outcome for one submitted object.
@@ -128,7 +133,10 @@ func (s *Service) Submit(ctx context.Context, v access.Viewer, objs []*stix.Obje
 				errs[i] = e
 				continue
 			}
-			if prev := identical(versions, recs[i]); prev != nil {
+			if prev := identical(versions, recs[i]); prev != nil || (opts.SkipSameContent && sameContent(versions, o)) {
+				if prev == nil {
+					prev = latestOf(versions)
+				}
 				res.Objects[i].Status = Unchanged
 				res.Objects[i].DateAdded = prev.DateAdded
 				continue
@@ -323,4 +331,33 @@ func identical(versions []Record, rec *Record) *Record {
 		}
 	}
 	return nil
+}
+
+// latestOf returns the current record among versions, or nil.
+func latestOf(versions []Record) *Record {
+	for i := range versions {
+		if versions[i].Latest {
+			return &versions[i]
+		}
+	}
+	return nil
+}
+
+// sameContent reports whether o equals the current version of its id in
+// everything but "modified".
+func sameContent(versions []Record, o *stix.Object) bool {
+	cur := latestOf(versions)
+	if cur == nil || cur.Version == "" {
+		return false
+	}
+	stored, err := cur.Object()
+	if err != nil {
+		return false
+	}
+	a, b := stored.Clone(), o.Clone()
+	a.Delete("modified")
+	b.Delete("modified")
+	ca, err1 := a.Canonical()
+	cb, err2 := b.Canonical()
+	return err1 == nil && err2 == nil && bytes.Equal(ca, cb)
 }

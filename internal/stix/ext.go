@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
 )
 
 // cointrail's own STIX extensions. Their ids are fixed: every node ships the
@@ -25,7 +28,26 @@ const (
 	SharingExtensionID = "extension-definition--22c84236-3ce4-45d1-8ab1-988881db128b"
 	// RoleExtensionID adds a wallet's role to a related-to relationship.
 	RoleExtensionID = "extension-definition--467870e1-445e-4d43-aa39-a7ae778ce6cf"
+	// LabelExtensionID adds what a wallet is (an exchange's, a mixer's, a
+	// bridge's...) to a related-to relationship from the wallet to the
+	// identity of the service that controls it.
+	LabelExtensionID = "extension-definition--b874530b-518a-4fdd-8b1c-35b67a377d62"
+	// ProvenanceExtensionID records an object's owner, and the signature of
+	// the owner's node over the object.
+	ProvenanceExtensionID = "extension-definition--d22a9b59-0067-48d6-8718-cb50f2568dd4"
 )
+
+// ImportNamespace is the UUIDv5 namespace of the ids cointrail's importers
+// derive from what a source names (an OFAC entry, a TagPack label), so that
+// importing the same source twice yields the same ids.
+var ImportNamespace = uuid.MustParse("bc9376e5-a85c-4c7c-bb4b-4a21ad60924e")
+
+// ImportID returns the id an importer gives the object of type typ that
+// stands for key in a source: typ--UUIDv5(ImportNamespace, typ|key...).
+func ImportID(typ string, key ...string) string {
+	name := typ + "|" + strings.Join(key, "|")
+	return typ + "--" + uuid.NewSHA1(ImportNamespace, []byte(name)).String()
+}
 
 // The observable types cointrail defines.
 const (
@@ -72,6 +94,12 @@ func ExtensionDefinitions() []*Object {
 			[]string{"property-extension"}},
 		{RoleExtensionID, "wallet role", "The role of a wallet in an incident.",
 			`Property extension for "relationship" (related-to from a cryptocurrency-wallet to an incident). Properties: "role" (string, required): one of "theft-destination", "laundering", "cash-out", "victim".`,
+			[]string{"property-extension"}},
+		{LabelExtensionID, "wallet label", "What service controls a wallet, as an attribution source labels it.",
+			`Property extension for "relationship" (related-to from a cryptocurrency-wallet to the identity of the service or entity that controls it). Properties: "category" (string, required): the kind of service, in GraphSense's taxonomy ("exchange", "mixing_service", "bridge", "otc_broker", "defi_dex", "miner", "wallet_service", "gambling", "market", "ransomware", "scam", "perpetrator", ...); "abuse" (string): the abuse the source reports, if any; "source" (string): where the label comes from (a URL or a name). The relationship's "confidence" says how sure the source is.`,
+			[]string{"property-extension"}},
+		{ProvenanceExtensionID, "provenance", "Who owns an object, signed by the owner's node.",
+			`Property extension for any object. Properties: "owner" (identity id, required): the organisation that submitted the object on the node where it entered the network; "signature" (object): {"alg": "ed25519", "key": <key id>, "sig": <base64 of the Ed25519 signature>} by the owner's node over the RFC 8785 canonical JSON of the object with this extension's "signature" property removed.`,
 			[]string{"property-extension"}},
 	}
 	out := []*Object{author}
@@ -229,4 +257,49 @@ func checkLoss(i int, l Loss) []string {
 		p = append(p, fmt.Sprintf("losses[%d]: needs an amount, a usd value or both", i))
 	}
 	return p
+}
+
+// Label is what a wallet label says: the category of the service that
+// controls the wallet, the abuse reported, and the label's source.
+type Label struct {
+	Category string `json:"category"`
+	Abuse    string `json:"abuse,omitempty"`
+	Source   string `json:"source,omitempty"`
+}
+
+// WalletLabel returns the label extension of a relationship, if it has one.
+func (o *Object) WalletLabel() (Label, bool) {
+	ext := o.Extension(LabelExtensionID)
+	if ext == nil {
+		return Label{}, false
+	}
+	var l Label
+	_ = json.Unmarshal(ext["category"], &l.Category)
+	_ = json.Unmarshal(ext["abuse"], &l.Abuse)
+	_ = json.Unmarshal(ext["source"], &l.Source)
+	return l, true
+}
+
+// Signature is a node's signature over an object.
+type Signature struct {
+	Alg string `json:"alg"`
+	Key string `json:"key"`
+	Sig string `json:"sig"`
+}
+
+// Provenance returns the owner and signature the provenance extension
+// records.
+func (o *Object) Provenance() (owner string, sig *Signature) {
+	ext := o.Extension(ProvenanceExtensionID)
+	if ext == nil {
+		return "", nil
+	}
+	_ = json.Unmarshal(ext["owner"], &owner)
+	if raw, ok := ext["signature"]; ok {
+		sig = new(Signature)
+		if json.Unmarshal(raw, sig) != nil {
+			sig = &Signature{}
+		}
+	}
+	return owner, sig
 }

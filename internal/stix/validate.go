@@ -413,6 +413,29 @@ func (c *checker) typeSpecific(v Validator) {
 			}
 		}
 	}
+	if ext := o.Extension(LabelExtensionID); ext != nil {
+		var cat string
+		if json.Unmarshal(ext["category"], &cat) != nil || cat == "" {
+			c.addf("a wallet label needs a category")
+		}
+		if o.Type != "relationship" {
+			c.addf("a wallet label belongs on a relationship, not a %s", o.Type)
+		}
+	}
+	if ext := o.Extension(ProvenanceExtensionID); ext != nil {
+		var owner string
+		if json.Unmarshal(ext["owner"], &owner) != nil {
+			c.addf("provenance owner must be an identity id")
+		} else {
+			c.checkRef("provenance owner", owner, only("identity"))
+		}
+		if raw, ok := ext["signature"]; ok {
+			var sig Signature
+			if json.Unmarshal(raw, &sig) != nil || sig.Alg != "ed25519" || sig.Key == "" || sig.Sig == "" {
+				c.addf(`provenance signature must be {"alg": "ed25519", "key", "sig"}`)
+			}
+		}
+	}
 	if ext := o.Extension(SharingExtensionID); ext != nil {
 		var rs []string
 		if err := json.Unmarshal(ext["recipients"], &rs); err != nil {
