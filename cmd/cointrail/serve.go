@@ -1,18 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cointrail/cointrail/internal/httpapi"
+	"github.com/cointrail/cointrail/internal/taxii"
 )
 
 // serveFlags configure the HTTP server.
@@ -30,6 +35,8 @@ type serveFlags struct {
 	shutdownGrace     time.Duration
 	logLevel          string
 	logFormat         string
+	publicURL         string
+	collections       string
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
@@ -48,6 +55,34 @@ func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 15*time.Second, "how long requests may finish after a stop signal")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fl.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the node at (behind a reverse proxy); TAXII discovery gives absolute URLs on it (default: each request's host)")
+	fl.StringVar(&f.collections, "collections", "", "JSON file of TAXII collections (default: one collection of everything)")
+}
+
+// taxiiConfig reads the TAXII configuration the flags give.
+func (f *serveFlags) taxiiConfig(log *slog.Logger) (taxii.Config, error) {
+	cfg := taxii.Config{PublicURL: f.publicURL, MaxContentLength: f.maxBody, Logger: log}
+	if f.publicURL != "" {
+		u, err := url.Parse(f.publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, usagef("--public-url %q is not an http(s) URL", f.publicURL)
+		}
+	}
+	if f.collections != "" {
+		data, err := os.ReadFile(f.collections)
+		if err != nil {
+			return cfg, usagef("--collections: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg.Collections); err != nil {
+			return cfg, usagef("--collections %s: %v", f.collections, err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usagef("%v", err)
+	}
+	return cfg, nil
 }
 
 func (f *serveFlags) logger(m *Main) (*slog.Logger, error) {
@@ -103,6 +138,19 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		Logger: log, MaxBodyBytes: sf.maxBody, RatePerSecond: sf.rate, RateBurst: sf.burst,
 		PublicRead: sf.publicRead, Version: version(),
 	})
+	tcfg, err := sf.taxiiConfig(log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	tx, err := taxii.New(e.svc, tcfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	for _, p := range tx.Paths() {
+		api.Mount(p, tx, httpapi.MountOptions{Public: true, WriteError: taxii.WriteError})
+	}
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: sf.readHeaderTimeout,

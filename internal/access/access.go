@@ -165,4 +165,20 @@ type Directory interface {
 	// RevokeToken marks the token with public id revoked at time at. Revoking
 	// a revoked token keeps the first time.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// NodeKeys returns the keys bound to node, oldest first.
+	NodeKeys(ctx context.Context, node string) ([]NodeKey, error)
+}
+
+type viewerKey struct{}
+
+// WithViewer returns a context that carries v, for handlers behind an
+// authenticating front (the REST API and TAXII share one).
+func WithViewer(ctx context.Context, v Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// ViewerFrom returns the viewer ctx carries; the anonymous viewer if none.
+func ViewerFrom(ctx context.Context) Viewer {
+	v, _ := ctx.Value(viewerKey{}).(Viewer)
+	return v
 }

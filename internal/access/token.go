@@ -24,6 +24,10 @@ type Org struct {
 	Name string `json:"name"`
 	// Local reports whether the organisation belongs to this node.
 	Local bool `json:"local"`
+	// Node names the peer node the organisation belongs to, whose keys sign
+	// its objects; "" for this node's organisations, or a registered
+	// organisation not bound to a peer yet.
+	Node string `json:"node,omitempty"`
 	// Created is when this node registered it.
 	Created time.Time `json:"created"`
 }
@@ -135,4 +139,17 @@ func Authenticate(ctx context.Context, store TokenStore, plaintext string, now t
 		return Viewer{}, fault.New(fault.Unauthorized, "token %s expired at %s", t.ID, t.Expires.Format(time.RFC3339))
 	}
 	return Viewer{Org: t.Org, Role: t.Role, TokenID: t.ID}, nil
+}
+
+// NodeKey is a node's Ed25519 public key, by which the objects of the
+// node's organisations are signed.
+type NodeKey struct {
+	// Node names the node: a peer's name, or "" for this node.
+	Node string `json:"node"`
+	// ID is the key's id, as signatures name it.
+	ID string `json:"id"`
+	// Public is the raw 32-byte Ed25519 public key.
+	Public []byte `json:"public"`
+	// Added is when this node learned the key.
+	Added time.Time `json:"added"`
 }

@@ -98,3 +98,28 @@ func DetailsOf(err error) []Detail {
 	}
 	return nil
 }
+
+// httpStatus maps codes to HTTP statuses: the one table the REST API and
+// TAXII share.
+var httpStatus = map[Code]int{
+	Malformed:        400,
+	Invalid:          422,
+	Unauthorized:     401,
+	Forbidden:        403,
+	NotFound:         404,
+	Conflict:         409,
+	TooLarge:         413,
+	RateLimited:      429,
+	NotAcceptable:    406,
+	UnsupportedMedia: 415,
+	Unavailable:      503,
+	Internal:         500,
+}
+
+// HTTPStatus returns the HTTP status for err's code.
+func HTTPStatus(err error) int {
+	if st, ok := httpStatus[CodeOf(err)]; ok {
+		return st
+	}
+	return 500
+}

@@ -27,7 +27,9 @@ func (s *Server) authenticate(r *http.Request) (access.Viewer, error) {
 	scheme, cred, _ := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
 	switch strings.ToLower(scheme) {
-	case "bearer":
+	case "bearer", "token":
+		// "Token" is what taxii2-client's TokenAuth and OpenCTI's TAXII
+		// connector send.
 		return s.svc.Authenticate(r.Context(), cred)
 	case "basic":
 		raw, err := base64.StdEncoding.DecodeString(cred)
@@ -40,7 +42,7 @@ func (s *Server) authenticate(r *http.Request) (access.Viewer, error) {
 		}
 		return s.svc.Authenticate(r.Context(), pass)
 	}
-	return access.Viewer{}, fault.New(fault.Unauthorized, "unsupported authorization scheme %q (use Bearer or Basic)", scheme)
+	return access.Viewer{}, fault.New(fault.Unauthorized, "unsupported authorization scheme %q (use Bearer, Token or Basic)", scheme)
 }
 
 func clientAddr(r *http.Request) string {

@@ -13,29 +13,8 @@ import (
 	"github.com/cointrail/cointrail/internal/fault"
 )
 
-// statusOf maps error codes to HTTP statuses: the one table for the REST API.
-var statusOf = map[fault.Code]int{
-	fault.Malformed:        http.StatusBadRequest,
-	fault.Invalid:          http.StatusUnprocessableEntity,
-	fault.Unauthorized:     http.StatusUnauthorized,
-	fault.Forbidden:        http.StatusForbidden,
-	fault.NotFound:         http.StatusNotFound,
-	fault.Conflict:         http.StatusConflict,
-	fault.TooLarge:         http.StatusRequestEntityTooLarge,
-	fault.RateLimited:      http.StatusTooManyRequests,
-	fault.NotAcceptable:    http.StatusNotAcceptable,
-	fault.UnsupportedMedia: http.StatusUnsupportedMediaType,
-	fault.Unavailable:      http.StatusServiceUnavailable,
-	fault.Internal:         http.StatusInternalServerError,
-}
-
 // StatusOf returns the HTTP status for err's code.
-func StatusOf(err error) int {
-	if st, ok := statusOf[fault.CodeOf(normalize(err))]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
+func StatusOf(err error) int { return fault.HTTPStatus(normalize(err)) }
 
 var errNoToken = fault.New(fault.Unauthorized, "a token is required: send Authorization: Bearer <token> (or HTTP Basic with the token as password)")
 

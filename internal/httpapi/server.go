@@ -94,13 +94,35 @@ func New(svc *intel.Service, opts Options) *Server {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Mount adds handler under pattern, behind the server's authentication,
-// rate limit and error handling, for interfaces served beside the REST API
-// (TAXII). The handler finds its viewer with [ViewerFrom].
-func (s *Server) Mount(pattern string, public bool, h http.Handler) {
-	s.handle(pattern, public, func(w http.ResponseWriter, r *http.Request) error {
-		h.ServeHTTP(w, r)
-		return nil
+// MountOptions configure a handler mounted beside the REST API.
+type MountOptions struct {
+	// Public lets anonymous requests through when PublicRead is on.
+	Public bool
+	// WriteError writes the errors the front raises (authentication, rate
+	// limit, body size) in the mounted interface's own format. Default: the
+	// REST API's JSON errors.
+	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// Mount serves h under pattern behind the server's authentication, rate
+// limit, body limit and metrics, for interfaces served beside the REST API
+// (TAXII). h finds its viewer with [access.ViewerFrom].
+func (s *Server) Mount(pattern string, h http.Handler, o MountOptions) {
+	writeErr := o.WriteError
+	if writeErr == nil {
+		writeErr = func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, s.log, err) }
+	}
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		err := s.serve(sw, r, o.Public, func(w http.ResponseWriter, r *http.Request) error {
+			h.ServeHTTP(w, r)
+			return nil
+		})
+		if err != nil {
+			writeErr(sw, r, normalize(err))
+		}
+		s.metrics.observe(pattern, sw.status, time.Since(start))
 	})
 }
 
@@ -154,13 +176,8 @@ func (s *Server) apiRoutes() []route {
 	}
 }
 
-type viewerKey struct{}
-
 // ViewerFrom returns the viewer a request acts as.
-func ViewerFrom(ctx context.Context) access.Viewer {
-	v, _ := ctx.Value(viewerKey{}).(access.Viewer)
-	return v
-}
+func ViewerFrom(ctx context.Context) access.Viewer { return access.ViewerFrom(ctx) }
 
 // handle registers h behind authentication, rate limiting, the body limit,
 // metrics and error mapping.
@@ -194,7 +211,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, public bool, h fu
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-	return h(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
+	return h(w, r.WithContext(access.WithViewer(r.Context(), v)))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

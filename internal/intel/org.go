@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/cointrail/cointrail/internal/access"
@@ -208,6 +209,45 @@ func (s *Service) Revoke(ctx context.Context, v access.Viewer, id string) (*Reco
 	return s.Get(ctx, v, id)
 }
 
+// Delete removes object id from this node: the versions in versions (in
+// [VersionLayout]), or all of them, that v's organisation owns. Only the
+// owner may delete; the deletion is local (peers keep their copies).
+func (s *Service) Delete(ctx context.Context, v access.Viewer, id string, versions []string) (int, error) {
+	if err := require(v, access.Write); err != nil {
+		return 0, err
+	}
+	visible, err := s.visibleVersions(ctx, v, id)
+	if err != nil {
+		return 0, err
+	}
+	owned := false
+	for _, r := range visible {
+		owned = owned || r.Owner == v.Org
+	}
+	if !owned {
+		return 0, fault.New(fault.Forbidden, "%s is owned by another organisation; only its owner may delete it", id)
+	}
+	var n int
+	err = s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		if n, err = tx.Delete(ctx, id, v.Org, versions); err != nil {
+			return err
+		}
+		detail := "all versions"
+		if len(versions) > 0 {
+			detail = strings.Join(versions, ",")
+		}
+		return tx.Audit(ctx, AuditEntry{Time: s.now().UTC(), Org: v.Org, Token: v.TokenID, Action: "delete", Object: id, Detail: detail})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete %s: %w", id, err)
+	}
+	if n == 0 {
+		return 0, fault.New(fault.NotFound, "no version of %s matches", id)
+	}
+	return n, nil
+}
+
 // RevokeMissing revokes the current, unrevoked objects that v's
 // organisation owns, whose created_by_ref is createdBy, and whose id is not
 // in keep: what a source (an OFAC list, say) no longer lists. It stores the
@@ -305,4 +345,66 @@ func Bootstrap(ctx context.Context, store Store, name string, opts Options) (*Se
 	}
 	opts.Operator = op.ID
 	return New(store, opts), op, nil
+}
+
+// BindNode binds a node's keys and organisations: it stores the keys,
+// registers each organisation under its own id (or binds an organisation
+// registered before), bound to node, and stores the state key with value,
+// all in one transaction. node "" binds this node's own keys. Only the
+// operator's admins bind nodes.
+func (s *Service) BindNode(ctx context.Context, v access.Viewer, node string, keys []access.NodeKey, orgs []access.Org, stateKey, stateValue string) error {
+	if err := s.manages(v, ""); err != nil {
+		return err
+	}
+	if s.op != "" && v.Org != s.op {
+		return fault.New(fault.Forbidden, "only the operator's admins bind nodes")
+	}
+	now := s.now().UTC()
+	return s.store.Update(ctx, func(tx Tx) error {
+		for _, k := range keys {
+			k.Node = node
+			if k.Added.IsZero() {
+				k.Added = now
+			}
+			if err := tx.AddNodeKey(ctx, k); err != nil {
+				return fmt.Errorf("key %s of node %q: %w", k.ID, node, err)
+			}
+		}
+		for _, o := range orgs {
+			cur, err := tx.Org(ctx, o.ID)
+			switch {
+			case fault.CodeOf(err) == fault.NotFound:
+				o.Node, o.Local, o.Created = node, false, now
+				if err := tx.CreateOrg(ctx, o); err != nil {
+					return fmt.Errorf("register %s: %w", o.ID, err)
+				}
+			case err != nil:
+				return err
+			case cur.Local:
+				return fault.New(fault.Conflict, "organisation %s (%s) belongs to this node; node %q cannot claim it", o.ID, cur.Name, node)
+			case cur.Node != "" && cur.Node != node:
+				return fault.New(fault.Conflict, "organisation %s (%s) is bound to node %q already", o.ID, cur.Name, cur.Node)
+			case cur.Node == "":
+				if err := tx.SetOrgNode(ctx, o.ID, node); err != nil {
+					return err
+				}
+			}
+		}
+		if stateKey != "" {
+			if err := tx.SetState(ctx, stateKey, stateValue); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(ctx, AuditEntry{Time: now, Org: v.Org, Token: v.TokenID, Action: "node.bind",
+			Detail: fmt.Sprintf("node %q: %d keys, %d organisations", node, len(keys), len(orgs))})
+	})
+}
+
+// SetState stores a piece of node state under key in its own transaction;
+// the empty value deletes it. Only the operator's admins set state.
+func (s *Service) SetState(ctx context.Context, v access.Viewer, key, value string) error {
+	if err := s.manages(v, ""); err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx Tx) error { return tx.SetState(ctx, key, value) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,8 +37,51 @@ type ListQuery struct {
 	Limit int
 	// AllVersions lists every version, not only the current one.
 	AllVersions bool
+	// Versions selects versions as TAXII's match[version] does; the zero
+	// value (and AllVersions false) selects the current version.
+	Versions VersionMatch
+	// SpecVersions keeps objects of these spec_version values; empty keeps
+	// all.
+	SpecVersions []string
 	// IncludeRevoked keeps revoked objects.
 	IncludeRevoked bool
+}
+
+// VersionMatch selects versions of objects: the first, the last (current),
+// all, or those with given "modified" timestamps.
+type VersionMatch struct {
+	All, First, Last bool
+	// At holds versions in [VersionLayout].
+	At []string
+}
+
+func (m VersionMatch) zero() bool { return !m.All && !m.First && !m.Last && len(m.At) == 0 }
+
+// ParseVersionMatch parses TAXII's match[version]: a comma-separated list
+// of "last", "first", "all" and timestamps. "" is "last".
+func ParseVersionMatch(s string) (VersionMatch, error) {
+	var m VersionMatch
+	if s == "" {
+		m.Last = true
+		return m, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		switch part = strings.TrimSpace(part); part {
+		case "all":
+			m.All = true
+		case "first":
+			m.First = true
+		case "last":
+			m.Last = true
+		default:
+			t, err := stix.ParseTime(part)
+			if err != nil {
+				return m, fault.New(fault.Malformed, "match[version] %q is not first, last, all or a timestamp", part)
+			}
+			m.At = append(m.At, t.UTC().Format(VersionLayout))
+		}
+	}
+	return m, nil
 }
 
 // Page is one page of a listing.
@@ -86,9 +130,50 @@ func (s *Service) List(ctx context.Context, v access.Viewer, q ListQuery) (*Page
 		}
 		after = max(after, c)
 	}
+	vm := q.Versions
+	if q.AllVersions {
+		vm = VersionMatch{All: true}
+	}
+	if vm.zero() {
+		vm.Last = true
+	}
+	lastOnly := vm.Last && !vm.All && !vm.First && len(vm.At) == 0
 	sq := Query{
 		Types: q.Types, IDs: q.IDs, After: after, Text: strings.ToLower(q.Text),
-		Latest: !q.AllVersions, ExcludeRevoked: !q.IncludeRevoked, VisibleTo: &v,
+		Latest: lastOnly, ExcludeRevoked: !q.IncludeRevoked, VisibleTo: &v,
+	}
+	firsts := map[string]string{} // id -> its first visible version
+	keep := func(r *Record) (bool, error) {
+		if len(q.SpecVersions) > 0 && !slices.Contains(q.SpecVersions, r.SpecVersion) {
+			return false, nil
+		}
+		switch {
+		case lastOnly, vm.All, vm.Last && r.Latest:
+			return true, nil
+		case r.Version == "":
+			// Observables have one current holding per owner: it is their
+			// first and last version.
+			return vm.First && r.Latest, nil
+		case slices.Contains(vm.At, r.Version):
+			return true, nil
+		case vm.First:
+			first, ok := firsts[r.ID]
+			if !ok {
+				versions, err := s.visibleVersions(ctx, v, r.ID)
+				if err != nil {
+					return false, err
+				}
+				first = versions[0].Version
+				for _, x := range versions {
+					if x.Version != "" && x.Version < first {
+						first = x.Version
+					}
+				}
+				firsts[r.ID] = first
+			}
+			return r.Version == first, nil
+		}
+		return false, nil
 	}
 	page := &Page{}
 	seen := map[string]bool{} // observables may have a holding per owner
@@ -119,8 +204,13 @@ func (s *Service) List(ctx context.Context, v access.Viewer, q ListQuery) (*Page
 			if !access.CanSee(v, r.Holding()) {
 				continue
 			}
+			if ok, err := keep(r); err != nil {
+				return nil, err
+			} else if !ok {
+				continue
+			}
 			key := r.ID + "|" + r.Version
-			if r.Version == "" && !q.AllVersions {
+			if r.Version == "" && lastOnly {
 				if seen[key] {
 					continue
 				}
@@ -268,24 +358,37 @@ func (s *Service) Export(ctx context.Context, v access.Viewer, fn func(*Record) 
 }
 
 // auditRecords logs v's reads of AMBER and RED records (unmarked ones count
-// as AMBER). A read that cannot be logged must not be served.
+// as AMBER): one entry per call (a page, a get), naming every such record.
+// A read that cannot be logged must not be served.
 func (s *Service) auditRecords(ctx context.Context, v access.Viewer, recs []Record, how string) error {
-	var entries []AuditEntry
-	now := s.now().UTC()
+	var objects []string
+	strictest := stix.TLPNone
 	for i := range recs {
 		r := &recs[i]
 		if r.TLP == stix.TLPClear || r.TLP == stix.TLPGreen {
 			continue
 		}
-		entries = append(entries, AuditEntry{
-			Time: now, Org: v.Org, Token: v.TokenID, Action: "read",
-			Object: r.ID, Version: r.Version, TLP: tlpName(r.TLP), Detail: how,
-		})
+		name := r.ID
+		if r.Version != "" {
+			name += "@" + r.Version
+		}
+		objects = append(objects, name)
+		strictest = max(strictest, r.TLP)
 	}
-	if len(entries) == 0 {
+	if len(objects) == 0 {
 		return nil
 	}
-	if err := s.store.AppendAudit(ctx, entries); err != nil {
+	e := AuditEntry{Time: s.now().UTC(), Org: v.Org, Token: v.TokenID, Action: "read", TLP: tlpName(strictest), Detail: how}
+	if len(objects) == 1 {
+		for i := range recs {
+			if recs[i].TLP != stix.TLPClear && recs[i].TLP != stix.TLPGreen {
+				e.Object, e.Version = recs[i].ID, recs[i].Version
+			}
+		}
+	} else {
+		e.Objects = objects
+	}
+	if err := s.store.AppendAudit(ctx, []AuditEntry{e}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	return nil
@@ -301,4 +404,52 @@ func (s *Service) auditReads(ctx context.Context, v access.Viewer, recs []*Recor
 		}
 	}
 	return s.auditRecords(ctx, v, flat, how)
+}
+
+// Outbox returns up to limit records stored after position after (a
+// DateAdded) that any of viewers may see, every version, revoked ones too:
+// what to push to a peer node whose organisations the viewers are. It
+// leaves out the objects every node installs itself and those the viewers'
+// organisations own. It returns the position to continue from, which moves
+// past records it leaves out, and logs the AMBER and RED records it hands
+// out.
+func (s *Service) Outbox(ctx context.Context, viewers []access.Viewer, after int64, limit int) ([]Record, int64, error) {
+	if len(viewers) == 0 {
+		return nil, after, nil
+	}
+	theirs := map[string]bool{}
+	for _, v := range viewers {
+		theirs[v.Org] = true
+	}
+	var out []Record
+	pos := after
+	for len(out) < limit {
+		batch, err := s.store.Query(ctx, Query{After: pos, Limit: limit})
+		if err != nil {
+			return nil, after, fmt.Errorf("outbox: %w", err)
+		}
+		for i := range batch {
+			r := &batch[i]
+			pos = r.DateAdded
+			if theirs[r.Owner] || r.Owner == stix.ProjectIdentityID {
+				continue
+			}
+			for _, v := range viewers {
+				if access.CanSee(v, r.Holding()) {
+					out = append(out, *r)
+					break
+				}
+			}
+			if len(out) == limit {
+				break
+			}
+		}
+		if len(batch) < limit {
+			break
+		}
+	}
+	if err := s.auditRecords(ctx, viewers[0], out, "push"); err != nil {
+		return nil, after, err
+	}
+	return out, pos, nil
 }

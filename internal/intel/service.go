@@ -31,6 +31,9 @@ type Options struct {
 	// Operator is the identity id of the node's operator organisation,
 	// whose admins manage every organisation. Default: none.
 	Operator string
+	// Signer signs the objects this node's organisations submit. Default:
+	// none (objects carry their owner, unsigned).
+	Signer Signer
 	// MaxScan caps how many stored records one query page may examine
 	// before returning a shorter page with a cursor. Default: 50,000.
 	MaxScan int
@@ -44,11 +47,12 @@ type Service struct {
 	valid   stix.Validator
 	maxScan int
 	op      string
+	signer  Signer
 }
 
 // New returns a service over store.
 func New(store Store, opts Options) *Service {
-	s := &Service{store: store, log: opts.Logger, now: opts.Now, maxScan: opts.MaxScan, op: opts.Operator}
+	s := &Service{store: store, log: opts.Logger, now: opts.Now, maxScan: opts.MaxScan, op: opts.Operator, signer: opts.Signer}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -104,6 +104,9 @@ type AuditEntry struct {
 	Action string `json:"action"`
 	// Object is the id of the object acted on, if any.
 	Object string `json:"object,omitempty"`
+	// Objects lists the objects of a read that served several (a page),
+	// each as id or id@version.
+	Objects []string `json:"objects,omitempty"`
 	// Version is the object version acted on, if any.
 	Version string `json:"version,omitempty"`
 	// TLP is the object's marking, if any.
@@ -120,7 +123,8 @@ type AuditQuery struct {
 	Org string
 	// Action keeps entries with this action; "" keeps all.
 	Action string
-	// Object keeps entries about this object id; "" keeps all.
+	// Object keeps entries about this object id (in Object, or among
+	// Objects); "" keeps all.
 	Object string
 	// Limit caps the number of entries; 0 means no cap.
 	Limit int
@@ -146,6 +150,12 @@ type Store interface {
 	Query(ctx context.Context, q Query) ([]Record, error)
 	// LastAdded returns the greatest DateAdded stored, 0 if none.
 	LastAdded(ctx context.Context) (int64, error)
+
+	// State returns the value stored under key by [Tx.SetState] ("" and
+	// false if none).
+	State(ctx context.Context, key string) (string, bool, error)
+	// States returns every key and value whose key starts with prefix.
+	States(ctx context.Context, prefix string) (map[string]string, error)
 
 	// AppendAudit adds entries to the audit log outside a write transaction
 	// (for reads).
@@ -176,4 +186,19 @@ type Tx interface {
 	CreateOrg(ctx context.Context, o access.Org) error
 	// Audit appends an entry to the audit log.
 	Audit(ctx context.Context, e AuditEntry) error
+	// Delete removes the records of id owned by owner: all of them, or
+	// those whose Version is in versions. It recomputes Latest for what
+	// remains of id and returns how many records it removed.
+	Delete(ctx context.Context, id, owner string, versions []string) (int, error)
+	// SetState stores value under key (a small piece of node state, such
+	// as a peer's configuration or a sync cursor), replacing any value; the
+	// empty value deletes the key.
+	SetState(ctx context.Context, key, value string) error
+	// AddNodeKey binds a node's public key (fault.Conflict if that node
+	// already has a different key with that id; the same key again is no
+	// error).
+	AddNodeKey(ctx context.Context, k access.NodeKey) error
+	// SetOrgNode binds the organisation with identity id to a node: its
+	// objects are signed with that node's keys.
+	SetOrgNode(ctx context.Context, id, node string) error
 }

@@ -108,6 +108,14 @@ func (s *Service) Submit(ctx context.Context, v access.Viewer, objs []*stix.Obje
 		if o.Type == "marking-definition" {
 			bundleMarkings[o.ID] = true
 		}
+		if owner, _ := o.Provenance(); owner != "" && owner != v.Org {
+			errs[i] = &objErr{fault.Forbidden, fmt.Sprintf("provenance names %s as the owner; an organisation submits only objects it owns", owner)}
+			continue
+		}
+		if err := setProvenance(o, v.Org, s.signer); err != nil {
+			errs[i] = &objErr{fault.Invalid, err.Error()}
+			continue
+		}
 		rec, err := record(o, v.Org, true)
 		if err != nil {
 			errs[i] = &objErr{fault.Invalid, err.Error()}
@@ -357,7 +365,8 @@ func sameContent(versions []Record, o *stix.Object) bool {
 	a, b := stored.Clone(), o.Clone()
 	a.Delete("modified")
 	b.Delete("modified")
-	ca, err1 := a.Canonical()
-	cb, err2 := b.Canonical()
+	// The signature covers "modified": compare what is signed.
+	ca, err1 := signedBytes(a)
+	cb, err2 := signedBytes(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ca, cb)
 }

@@ -44,3 +44,41 @@ func TestCreateLoad(t *testing.T) {
 		t.Errorf("KeyID = %q", id)
 	}
 }
+
+func TestRotateKey(t *testing.T) {
+	dir := t.TempDir()
+	if err := Create(dir); err != nil {
+		t.Fatal(err)
+	}
+	first, err := Keys(dir)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("Keys = %v, %v", first, err)
+	}
+	k, err := RotateKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := Keys(dir)
+	if len(keys) != 2 || keys[1].ID != k.ID || keys[0].ID != first[0].ID {
+		t.Fatalf("after rotation: %+v", keys)
+	}
+	if !VerifyAnnouncement(first[0].Public, k) {
+		t.Error("the new key's announcement does not verify with the old key")
+	}
+	forged := k
+	forged.Public = first[0].Public
+	if VerifyAnnouncement(first[0].Public, forged) {
+		t.Error("a forged announcement verified")
+	}
+	priv, _ := LoadKey(dir)
+	if KeyID(priv.Public().(ed25519.PublicKey)) != k.ID {
+		t.Error("node.key is not the new key")
+	}
+	pub, err := DecodePublic(EncodePublic(k.Public))
+	if err != nil || !pub.Equal(ed25519.PublicKey(k.Public)) {
+		t.Errorf("DecodePublic: %v", err)
+	}
+	if _, err := DecodePublic("short"); err == nil {
+		t.Error("DecodePublic accepted a bad key")
+	}
+}
