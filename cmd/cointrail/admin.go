@@ -55,8 +55,16 @@ func (m *Main) initNode(ctx context.Context, d dataFlags, orgName string) (acces
 		return access.Org{}, err
 	}
 	defer st.Close()
-	_, org, err := intel.Bootstrap(ctx, st, orgName, intel.Options{Logger: log, Address: address.Canonical})
+	keys, signer, err := loadKeys(d.dir)
 	if err != nil {
+		return access.Org{}, err
+	}
+	svc, org, err := intel.Bootstrap(ctx, st, orgName, intel.Options{Logger: log, Address: address.Canonical, Signer: signer})
+	if err != nil {
+		return access.Org{}, err
+	}
+	e := &env{dir: d.dir, store: st, svc: svc, keys: keys, signer: signer, cfg: node.Config{Operator: org.ID}}
+	if err := e.bindOwnKeys(ctx); err != nil {
 		return access.Org{}, err
 	}
 	cfg := node.Config{Operator: org.ID, OperatorName: org.Name, DB: d.db, Created: time.Now().UTC()}

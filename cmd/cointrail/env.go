@@ -55,13 +55,15 @@ func (d *dataFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&d.db, "db", "", "PostgreSQL URL (postgres://...) of the node's database; default: the one init chose, else SQLite in the data folder")
 }
 
-// env is an open node: its configuration, store and services.
+// env is an open node: its configuration, keys, store and services.
 type env struct {
-	dir   string
-	cfg   node.Config
-	store intel.Store
-	svc   *intel.Service
-	log   *slog.Logger
+	dir    string
+	cfg    node.Config
+	store  intel.Store
+	svc    *intel.Service
+	log    *slog.Logger
+	keys   []node.PublicKey
+	signer intel.Signer
 }
 
 func (e *env) Close() error { return e.store.Close() }
@@ -132,12 +134,39 @@ func (m *Main) open(ctx context.Context, d dataFlags) (*env, error) {
 		url = cfg.DB
 	}
 	log := m.logger(slog.LevelWarn)
+	keys, signer, err := loadKeys(d.dir)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, d.dir, url, log)
 	if err != nil {
 		return nil, err
 	}
-	svc := intel.New(st, intel.Options{Logger: log, Operator: cfg.Operator, Address: address.Canonical})
-	return &env{dir: d.dir, cfg: cfg, store: st, svc: svc, log: log}, nil
+	svc := intel.New(st, intel.Options{Logger: log, Operator: cfg.Operator, Address: address.Canonical, Signer: signer})
+	return &env{dir: d.dir, cfg: cfg, store: st, svc: svc, log: log, keys: keys, signer: signer}, nil
+}
+
+// loadKeys reads the node's public keys and its signer.
+func loadKeys(dir string) ([]node.PublicKey, intel.Signer, error) {
+	priv, err := node.LoadKey(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := node.Keys(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return keys, intel.Ed25519Signer{Key: priv, ID: keys[len(keys)-1].ID}, nil
+}
+
+// bindOwnKeys records the node's own public keys in its database, so the
+// node can verify its own objects when a peer serves them back.
+func (e *env) bindOwnKeys(ctx context.Context) error {
+	keys := make([]access.NodeKey, len(e.keys))
+	for i, k := range e.keys {
+		keys[i] = access.NodeKey{ID: k.ID, Public: k.Public, Added: k.Created}
+	}
+	return e.svc.BindNode(ctx, e.operator(), "", keys, nil, "", "")
 }
 
 func (m *Main) logger(level slog.Level) *slog.Logger {

@@ -115,6 +115,8 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.importCommand(),
 		m.exportCommand(),
 		m.demoCommand(),
+		m.nodeCommand(),
+		m.peerCommand(),
 		m.versionCommand(),
 	)
 	wrapArgs(root)

@@ -14,8 +14,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/cointrail/cointrail/internal/federation"
 	"github.com/cointrail/cointrail/internal/httpapi"
 	"github.com/cointrail/cointrail/internal/taxii"
 )
@@ -37,6 +40,10 @@ type serveFlags struct {
 	logFormat         string
 	publicURL         string
 	collections       string
+	syncInterval      time.Duration
+	syncTimeout       time.Duration
+	syncBackoff       time.Duration
+	syncPage          int
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
@@ -57,6 +64,10 @@ func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fl.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the node at (behind a reverse proxy); TAXII discovery gives absolute URLs on it (default: each request's host)")
 	fl.StringVar(&f.collections, "collections", "", "JSON file of TAXII collections (default: one collection of everything)")
+	fl.DurationVar(&f.syncInterval, "sync-interval", 30*time.Second, "time between two sync rounds with a peer")
+	fl.DurationVar(&f.syncTimeout, "sync-timeout", time.Minute, "bound on each request to a peer")
+	fl.DurationVar(&f.syncBackoff, "sync-backoff-max", 5*time.Minute, "longest wait after failed sync rounds (the wait doubles from 1s)")
+	fl.IntVar(&f.syncPage, "sync-page", 1000, "objects per page when pulling from or pushing to a peer")
 }
 
 // taxiiConfig reads the TAXII configuration the flags give.
@@ -134,9 +145,22 @@ func (m *Main) serveCommand() *cobra.Command {
 // down gracefully. ready, if set, is called with the base URL once serving.
 func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags, ready func(url string)) error {
 	log := e.log
+	if err := e.bindOwnKeys(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(e.svc, httpapi.Options{
 		Logger: log, MaxBodyBytes: sf.maxBody, RatePerSecond: sf.rate, RateBurst: sf.burst,
-		PublicRead: sf.publicRead, Version: version(),
+		PublicRead: sf.publicRead, Version: version(), Registry: reg,
+		NodeDocument: func(ctx context.Context) ([]byte, error) {
+			return federation.BuildDocument(ctx, e.svc, e.operator(), e.keys, e.signer, time.Now())
+		},
+	})
+	syncer := federation.NewSyncer(e.svc, e.cfg.Operator, federation.Options{
+		Interval: sf.syncInterval, Timeout: sf.syncTimeout, MaxBackoff: sf.syncBackoff, PageSize: sf.syncPage,
+		Logger: log.With("component", "federation"), Registerer: reg,
 	})
 	tcfg, err := sf.taxiiConfig(log)
 	if err != nil {
@@ -178,6 +202,16 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	syncCtx, stopSync := context.WithCancel(ctx)
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		_ = syncer.Run(syncCtx)
+	}()
+	defer func() {
+		stopSync()
+		<-syncDone
+	}()
 	log.Info("serving", "url", url, "data", e.dir)
 	if ready != nil {
 		ready(url)

@@ -41,6 +41,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Version is reported by /healthz. Default: "dev".
 	Version string
+	// NodeDocument returns the node's signed document (its keys and
+	// organisations) that peers bind to; served at /api/v1/node when set.
+	NodeDocument func(ctx context.Context) ([]byte, error)
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -173,6 +176,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/orgs/{org}/tokens", false, s.createToken},
 		{"DELETE /api/v1/tokens/{id}", false, s.revokeToken},
 		{"GET /api/v1/audit", false, s.getAudit},
+		{"GET /api/v1/node", false, s.getNode},
 	}
 }
 
@@ -258,3 +262,19 @@ func (w *statusWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// getNode serves the node's signed document to any token holder (a peer
+// node adding this one uses its sync token).
+func (s *Server) getNode(w http.ResponseWriter, r *http.Request) error {
+	if s.opts.NodeDocument == nil {
+		return notFoundRoute(r)
+	}
+	doc, err := s.opts.NodeDocument(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(doc)
+	return nil
+}

@@ -1,7 +1,7 @@
 // Package postgres stores a node's intelligence (objects, organisations,
-// tokens and the audit log) in a PostgreSQL database through pgx/v5 and its
-// connection pool, so that several nodes or replicas can share one
-// database. [*Store] implements [intel.Store].
+// tokens, the audit log, node keys and node state) in a PostgreSQL database
+// through pgx/v5 and its connection pool, so that several nodes or replicas
+// can share one database. [*Store] implements [intel.Store].
 //
 // Every write transaction of [Store.Update] begins by locking one counter
 // row (SELECT ... FOR UPDATE) and holds it to its commit: writers, of this
@@ -19,7 +19,6 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -191,15 +191,17 @@ func (s *Store) migrate(ctx context.Context) error {
 // the end: writers run one at a time, and DateAdded order is commit order.
 // fn's error is returned unchanged.
 //
-// A fault.Conflict returned by [intel.Tx.Insert] or [intel.Tx.CreateOrg]
-// leaves the transaction usable: fn may go on and commit the rest (neither
-// sends a statement that fails, so PostgreSQL does not abort the
-// transaction).
+// A fault.Conflict returned by [intel.Tx.Insert], [intel.Tx.CreateOrg] or
+// [intel.Tx.AddNodeKey], and a fault.NotFound returned by
+// [intel.Tx.SetOrgNode], leave the transaction usable: fn may go on and
+// commit the rest (none of them sends a statement that fails, so
+// PostgreSQL does not abort the transaction).
 //
 // Since the lock keeps every other writer out, the transaction keeps what it
 // reads of objects and organisations, and what it writes, in memory: Insert
-// decides Latest and conflicts from there and queues its statements, which
-// go to the server with the next read (or the commit) in one round trip.
+// and Delete decide Latest and conflicts from there and queue their
+// statements, which go to the server with the next read (or the commit) in
+// one round trip. State writes are queued too.
 func (s *Store) Update(ctx context.Context, fn func(tx intel.Tx) error) error {
 	pgTx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -252,8 +254,8 @@ type tx struct {
 	// pending holds the writes not yet sent.
 	pending pgx.Batch
 	// ids holds every record of an id, DateAdded order, as this
-	// transaction sees them (read once, then kept up to date by Insert);
-	// cachedBytes counts their data.
+	// transaction sees them (read once, then kept up to date by Insert and
+	// Delete); cachedBytes counts their data.
 	ids         map[string][]intel.Record
 	cachedBytes int
 	// orgs holds the organisations read or created (nil: not found).
@@ -432,8 +434,8 @@ func (t *tx) CreateOrg(ctx context.Context, o access.Org) error {
 		return fmt.Errorf("create org %s: %w", o.ID, err)
 	}
 	var inserted int64
-	t.pending.Queue(`INSERT INTO orgs (id, name, local, created) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		o.ID, o.Name, o.Local, created).Exec(func(ct pgconn.CommandTag) error {
+	t.pending.Queue(`INSERT INTO orgs (id, name, local, node, created) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+		o.ID, o.Name, o.Local, o.Node, created).Exec(func(ct pgconn.CommandTag) error {
 		inserted = ct.RowsAffected()
 		return nil
 	})
@@ -451,6 +453,174 @@ func (t *tx) CreateOrg(ctx context.Context, o access.Org) error {
 	return nil
 }
 
+// SetOrgNode binds the organisation with identity id to node
+// (fault.NotFound if there is no such organisation).
+func (t *tx) SetOrgNode(ctx context.Context, id, node string) error {
+	var updated int64
+	t.pending.Queue(`UPDATE orgs SET node = $2 WHERE id = $1`, id, node).Exec(func(ct pgconn.CommandTag) error {
+		updated = ct.RowsAffected()
+		return nil
+	})
+	if err := t.flush(ctx); err != nil {
+		return fmt.Errorf("set node of %s: %w", id, err)
+	}
+	if updated == 0 {
+		t.orgs[id] = nil
+		return fault.New(fault.NotFound, "organisation %s not found", id)
+	}
+	if o := t.orgs[id]; o != nil {
+		o.Node = node
+	}
+	return nil
+}
+
+// Delete removes owner's records of id (all, or those whose Version is in
+// versions) and sets Latest anew on the records of id that remain. It
+// decides from the records the transaction keeps of id, which it updates,
+// and queues the statements.
+func (t *tx) Delete(ctx context.Context, id, owner string, versions []string) (int, error) {
+	recs, err := t.load(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("delete %s: %w", id, err)
+	}
+	keep := make([]intel.Record, 0, len(recs))
+	gone := 0
+	for _, r := range recs {
+		if r.Owner == owner && (len(versions) == 0 || slices.Contains(versions, r.Version)) {
+			gone++
+			t.cachedBytes -= len(r.Data)
+			continue
+		}
+		keep = append(keep, r)
+	}
+	if gone == 0 {
+		return 0, nil
+	}
+	check := func(ct pgconn.CommandTag) error {
+		if n := ct.RowsAffected(); n != int64(gone) {
+			return fmt.Errorf("delete %s: the server removed %d records, the transaction expected %d", id, n, gone)
+		}
+		return nil
+	}
+	if len(versions) == 0 {
+		t.pending.Queue(deleteAllSQL, id, owner).Exec(check)
+	} else {
+		t.pending.Queue(deleteVersionsSQL, id, owner, versions).Exec(check)
+	}
+	if len(keep) > 0 {
+		latest := []int64{}
+		for _, r := range relatest(keep) {
+			latest = append(latest, r.DateAdded)
+		}
+		t.pending.Queue(relatestSQL, id, latest)
+	}
+	t.ids[id] = keep
+	if t.pending.Len() >= maxPending {
+		if err := t.flush(ctx); err != nil {
+			return 0, fmt.Errorf("delete %s: %w", id, err)
+		}
+	}
+	return gone, nil
+}
+
+// The statements of Tx.Delete: remove owner $2's records of id $1 (all,
+// or those of the versions $3), then set Latest on the records of id $1 to
+// whether their DateAdded is among $2, changing only the rows whose flag
+// changes. They go by the id index (objects_id, objects_id_version).
+const (
+	deleteAllSQL      = `DELETE FROM objects WHERE id = $1 AND owner = $2`
+	deleteVersionsSQL = `DELETE FROM objects WHERE id = $1 AND owner = $2 AND version = ANY($3::text[])`
+	relatestSQL       = `UPDATE objects SET latest = NOT latest
+		WHERE id = $1 AND latest <> (date_added = ANY($2::bigint[]))`
+)
+
+// relatest sets Latest on recs, the records of one id: the greatest
+// Version of the versioned ones, and each owner's last unversioned
+// holding. It returns those it set.
+func relatest(recs []intel.Record) []intel.Record {
+	greatest := ""
+	last := map[string]int64{} // owner: greatest DateAdded of a holding
+	for _, r := range recs {
+		if r.Version != "" {
+			greatest = max(greatest, r.Version)
+		} else {
+			last[r.Owner] = max(last[r.Owner], r.DateAdded)
+		}
+	}
+	var out []intel.Record
+	for i := range recs {
+		r := &recs[i]
+		if r.Version != "" {
+			r.Latest = r.Version == greatest
+		} else {
+			r.Latest = r.DateAdded == last[r.Owner]
+		}
+		if r.Latest {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+// SetState queues storing value under key; the empty value deletes it.
+func (t *tx) SetState(ctx context.Context, key, value string) error {
+	if key == "" || !utf8.ValidString(key) {
+		return fault.New(fault.Invalid, "state key %q: want non-empty UTF-8", key)
+	}
+	if !utf8.ValidString(value) {
+		return fault.New(fault.Invalid, "state value of %q is not UTF-8", key)
+	}
+	if value == "" {
+		t.pending.Queue(`DELETE FROM state WHERE key = $1`, key)
+	} else {
+		t.pending.Queue(`INSERT INTO state (key, value) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	}
+	if t.pending.Len() >= maxPending {
+		if err := t.flush(ctx); err != nil {
+			return fmt.Errorf("set state %q: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// AddNodeKey stores k; the same key again is a no-op (the first Added
+// stays), another key under the same node and id a fault.Conflict. A zero
+// k.Added is set to the transaction's time.
+func (t *tx) AddNodeKey(ctx context.Context, k access.NodeKey) error {
+	if k.ID == "" || len(k.Public) == 0 {
+		return fault.New(fault.Invalid, "node key needs an id and a public key")
+	}
+	if k.Added.IsZero() {
+		k.Added = t.now
+	}
+	added, err := column.Nanos(k.Added)
+	if err != nil {
+		return fmt.Errorf("add key %s of node %q: %w", k.ID, k.Node, err)
+	}
+	var inserted int64
+	t.pending.Queue(`INSERT INTO node_keys (node, key_id, public_key, added) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (node, key_id) DO NOTHING`, k.Node, k.ID, k.Public, added).Exec(func(ct pgconn.CommandTag) error {
+		inserted = ct.RowsAffected()
+		return nil
+	})
+	if err := t.flush(ctx); err != nil {
+		return fmt.Errorf("add key %s of node %q: %w", k.ID, k.Node, err)
+	}
+	if inserted == 1 {
+		return nil
+	}
+	var stored []byte
+	if err := t.tx.QueryRow(ctx, `SELECT public_key FROM node_keys WHERE node = $1 AND key_id = $2`,
+		k.Node, k.ID).Scan(&stored); err != nil {
+		return fmt.Errorf("add key %s of node %q: %w", k.ID, k.Node, err)
+	}
+	if !bytes.Equal(stored, k.Public) {
+		return fault.New(fault.Conflict, "node %q has another key with id %s", k.Node, k.ID)
+	}
+	return nil
+}
+
 // Audit queues e for the audit log; it is written when the transaction
 // commits. A zero e.Time is set to the transaction's time.
 func (t *tx) Audit(ctx context.Context, e intel.AuditEntry) error {
@@ -460,6 +630,10 @@ func (t *tx) Audit(ctx context.Context, e intel.AuditEntry) error {
 	if _, err := column.Nanos(e.Time); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
+	if _, err := column.List(e.Objects); err != nil {
+		return fmt.Errorf("audit %s: objects: %w", e.Action, err)
+	}
+	e.Objects = slices.Clone(e.Objects)
 	t.audit = append(t.audit, e)
 	return nil
 }
@@ -467,28 +641,30 @@ func (t *tx) Audit(ctx context.Context, e intel.AuditEntry) error {
 // queueAudit queues the statements that write entries, numbered from the
 // 'audit_seq' counter, whose row they lock until the transaction ends:
 // entries commit in Seq order, so a reader paging with AuditQuery.After
-// misses none. The entries' times must be in range (see toNanos).
+// misses none. The entries' times and objects must encode (see
+// column.Nanos and column.List).
 func queueAudit(b *pgx.Batch, entries []intel.AuditEntry) {
 	n := len(entries)
 	if n == 0 {
 		return
 	}
 	at := make([]int64, n)
-	org, token, action, object, version, tlp, detail := make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	org, token, action, object, objects, version, tlp, detail := make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range entries {
 		at[i], _ = column.Nanos(e.Time)
+		objects[i], _ = column.List(e.Objects)
 		org[i], token[i], action[i], object[i] = e.Org, e.Token, e.Action, e.Object
 		version[i], tlp[i], detail[i] = e.Version, e.TLP, e.Detail
 	}
 	b.Queue(`WITH c AS (
 		UPDATE counters SET value = value + $1 WHERE name = 'audit_seq' RETURNING value - $1 AS base
 	)
-	INSERT INTO audit (seq, time, org, token, action, object, version, tlp, detail)
-	SELECT c.base + e.n, e.time, e.org, e.token, e.action, e.object, e.version, e.tlp, e.detail
-	FROM c, unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-		WITH ORDINALITY AS e(time, org, token, action, object, version, tlp, detail, n)`,
-		int64(n), at, org, token, action, object, version, tlp, detail)
+	INSERT INTO audit (seq, time, org, token, action, object, objects, version, tlp, detail)
+	SELECT c.base + e.n, e.time, e.org, e.token, e.action, e.object, e.objects, e.version, e.tlp, e.detail
+	FROM c, unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+		WITH ORDINALITY AS e(time, org, token, action, object, objects, version, tlp, detail, n)`,
+		int64(n), at, org, token, action, object, objects, version, tlp, detail)
 }
 
 // Reads.
@@ -570,7 +746,7 @@ func buildQuery(q intel.Query) (string, []any, error) {
 		if v.Anonymous() {
 			where = append(where, "tlp = 'clear'")
 		} else {
-			pattern, err := recipientPattern(v.Org)
+			pattern, err := column.ListPattern(v.Org)
 			if err != nil {
 				return "", nil, err
 			}
@@ -589,18 +765,6 @@ func buildQuery(q intel.Query) (string, []any, error) {
 		b.WriteString(" LIMIT " + arg(int64(q.Limit)))
 	}
 	return b.String(), args, nil
-}
-
-// recipientPattern is the LIKE pattern matching a recipients JSON array
-// that holds org: the id as JSON writes it, quoted, with LIKE's wildcards
-// escaped.
-func recipientPattern(org string) (string, error) {
-	b, err := json.Marshal(org)
-	if err != nil {
-		return "", err
-	}
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(string(b)) + "%", nil
 }
 
 func queryRecords(ctx context.Context, q querier, query string, args ...any) ([]intel.Record, error) {
@@ -640,7 +804,8 @@ func scanRecords(rows pgx.Rows) ([]intel.Record, error) {
 	return out, nil
 }
 
-// LastAdded returns the greatest DateAdded stored, 0 if none.
+// LastAdded returns the greatest DateAdded stored, 0 if none. Once records
+// are deleted, it may be smaller than DateAdded values handed out before.
 func (s *Store) LastAdded(ctx context.Context) (int64, error) {
 	var last int64
 	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(date_added), 0) FROM objects`).Scan(&last); err != nil {
@@ -669,6 +834,9 @@ func (s *Store) AppendAudit(ctx context.Context, entries []intel.AuditEntry) err
 		if _, err := column.Nanos(e.Time); err != nil {
 			return fmt.Errorf("append audit %s: %w", e.Action, err)
 		}
+		if _, err := column.List(e.Objects); err != nil {
+			return fmt.Errorf("append audit %s: objects: %w", e.Action, err)
+		}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var b pgx.Batch
@@ -681,21 +849,38 @@ func (s *Store) AppendAudit(ctx context.Context, entries []intel.AuditEntry) err
 	return nil
 }
 
-// Audit returns the entries q selects, oldest first.
+// Audit returns the entries q selects, oldest first. q.Object matches an
+// entry's Object, or an element of its Objects that is the id or begins
+// with the id and "@"; the latter is a LIKE over the JSON text, so that
+// filter reads every entry after q.After.
 func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEntry, error) {
 	where := []string{"seq > $1"}
 	args := []any{q.After}
-	for _, f := range []struct{ col, val string }{{"org", q.Org}, {"action", q.Action}, {"object", q.Object}} {
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	for _, f := range []struct{ col, val string }{{"org", q.Org}, {"action", q.Action}} {
 		if f.val != "" {
-			args = append(args, f.val)
-			where = append(where, f.col+" = $"+strconv.Itoa(len(args)))
+			where = append(where, f.col+" = "+arg(f.val))
 		}
 	}
-	query := `SELECT seq, time, org, token, action, object, version, tlp, detail FROM audit WHERE ` +
+	if q.Object != "" {
+		exact, err := column.ListPattern(q.Object)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		versioned, err := column.ListPrefixPattern(q.Object + "@")
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		where = append(where, "(object = "+arg(q.Object)+" OR objects LIKE "+arg(exact)+
+			` ESCAPE '\' OR objects LIKE `+arg(versioned)+` ESCAPE '\')`)
+	}
+	query := `SELECT seq, time, org, token, action, object, objects, version, tlp, detail FROM audit WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq`
 	if q.Limit > 0 {
-		args = append(args, int64(q.Limit))
-		query += " LIMIT $" + strconv.Itoa(len(args))
+		query += " LIMIT " + arg(int64(q.Limit))
 	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
@@ -706,10 +891,14 @@ func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEnt
 	for rows.Next() {
 		var e intel.AuditEntry
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Token, &e.Action, &e.Object, &e.Version, &e.TLP, &e.Detail); err != nil {
+		var objects string
+		if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Token, &e.Action, &e.Object, &objects, &e.Version, &e.TLP, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
 		e.Time = column.Time(at)
+		if e.Objects, err = column.ParseList(objects); err != nil {
+			return nil, fmt.Errorf("audit entry %d: objects: %w", e.Seq, err)
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -720,18 +909,27 @@ func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEnt
 
 // Directory.
 
-const orgColumns = `id, name, local, created`
+const orgColumns = `id, name, local, node, created`
 
-func scanOrg(row pgx.Row, what string) (access.Org, error) {
+// scanOrgColumns reads a row of orgColumns.
+func scanOrgColumns(row pgx.Row) (access.Org, error) {
 	var o access.Org
 	var created int64
-	if err := row.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+	if err := row.Scan(&o.ID, &o.Name, &o.Local, &o.Node, &created); err != nil {
+		return access.Org{}, err
+	}
+	o.Created = column.Time(created)
+	return o, nil
+}
+
+func scanOrg(row pgx.Row, what string) (access.Org, error) {
+	o, err := scanOrgColumns(row)
+	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return access.Org{}, fault.New(fault.NotFound, "%s not found", what)
 		}
 		return access.Org{}, fmt.Errorf("%s: %w", what, err)
 	}
-	o.Created = column.Time(created)
 	return o, nil
 }
 
@@ -755,12 +953,10 @@ func (s *Store) Orgs(ctx context.Context) ([]access.Org, error) {
 	defer rows.Close()
 	var out []access.Org
 	for rows.Next() {
-		var o access.Org
-		var created int64
-		if err := rows.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+		o, err := scanOrgColumns(rows)
+		if err != nil {
 			return nil, fmt.Errorf("orgs: %w", err)
 		}
-		o.Created = column.Time(created)
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -881,6 +1077,82 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 		return fault.New(fault.NotFound, "token %s not found", id)
 	}
 	return nil
+}
+
+// NodeKeys returns the keys of node, oldest Added first (then by id).
+func (s *Store) NodeKeys(ctx context.Context, node string) ([]access.NodeKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT node, key_id, public_key, added FROM node_keys
+		WHERE node = $1 ORDER BY added, key_id`, node)
+	if err != nil {
+		return nil, fmt.Errorf("keys of node %q: %w", node, err)
+	}
+	defer rows.Close()
+	var out []access.NodeKey
+	for rows.Next() {
+		var k access.NodeKey
+		var added int64
+		if err := rows.Scan(&k.Node, &k.ID, &k.Public, &added); err != nil {
+			return nil, fmt.Errorf("keys of node %q: %w", node, err)
+		}
+		k.Added = column.Time(added)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("keys of node %q: %w", node, err)
+	}
+	return out, nil
+}
+
+// Node state.
+
+// State returns the value stored under key ("" and false if none).
+func (s *Store) State(ctx context.Context, key string) (string, bool, error) {
+	if !utf8.ValidString(key) {
+		return "", false, nil // SetState stores none
+	}
+	var v string
+	err := s.pool.QueryRow(ctx, `SELECT value FROM state WHERE key = $1`, key).Scan(&v)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("state %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// States returns every key and value whose key begins with prefix: a range
+// of the primary key (keys compare as bytes, COLLATE "C").
+func (s *Store) States(ctx context.Context, prefix string) (map[string]string, error) {
+	if !utf8.ValidString(prefix) {
+		return nil, fault.New(fault.Invalid, "state prefix %q is not UTF-8", prefix)
+	}
+	query, args := statesQuery(prefix)
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("states %q: %w", prefix, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("states %q: %w", prefix, err)
+		}
+		out[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("states %q: %w", prefix, err)
+	}
+	return out, nil
+}
+
+// statesQuery returns the query of States(prefix) and its arguments.
+func statesQuery(prefix string) (string, []any) {
+	if end, ok := column.PrefixEnd(prefix); ok {
+		return `SELECT key, value FROM state WHERE key >= $1 AND key < $2`, []any{prefix, end}
+	}
+	return `SELECT key, value FROM state WHERE key >= $1`, []any{prefix}
 }
 
 // Encoding.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/stix"
@@ -58,6 +60,72 @@ func TestNewerSchema(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "9999") || !strings.Contains(msg, fmt.Sprint(SchemaVersion())) {
 		t.Errorf("error %q does not name both versions", msg)
+	}
+}
+
+// TestMigrateFromVersion1: a database of schema version 1 holding data, as
+// deployed, migrates forward at Open and keeps its data; what version 2
+// adds works on it.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.FreshDatabase(t)
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`,
+		ms[0].SQL,
+		`INSERT INTO schema_migrations (version, applied_at) VALUES (1, now())`,
+		`INSERT INTO orgs (id, name, local, created) VALUES ('identity--a', 'Alpha', true, 1711713600000000000)`,
+		`INSERT INTO audit (seq, time, org, token, action, object, version, tlp, detail)
+			VALUES (1, 1711713600000000000, 'identity--a', '', 'submit', 'indicator--1', '', 'green', '')`,
+		`UPDATE counters SET value = 1 WHERE name = 'audit_seq'`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%.40s: %v", q, err)
+		}
+	}
+	if err := conn.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var version int
+	if err := st.pool.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil || version != SchemaVersion() {
+		t.Errorf("schema version after Open = %d, %v; want %d", version, err, SchemaVersion())
+	}
+	if o, err := st.Org(ctx, "identity--a"); err != nil || o.Name != "Alpha" || o.Node != "" {
+		t.Errorf("organisation of version 1 = %+v, %v", o, err)
+	}
+	if got, err := st.Audit(ctx, intel.AuditQuery{Object: "indicator--1"}); err != nil || len(got) != 1 || got[0].Objects != nil {
+		t.Errorf("audit entry of version 1 = %+v, %v; want it, without Objects", got, err)
+	}
+	err = st.Update(ctx, func(tx intel.Tx) error {
+		if err := tx.SetOrgNode(ctx, "identity--a", "alpha"); err != nil {
+			return err
+		}
+		if err := tx.AddNodeKey(ctx, access.NodeKey{Node: "alpha", ID: "k1", Public: []byte{1}}); err != nil {
+			return err
+		}
+		return tx.SetState(ctx, "peer/alpha", "on")
+	})
+	if err != nil {
+		t.Fatalf("version 2 writes on a migrated database: %v", err)
+	}
+	if keys, err := st.NodeKeys(ctx, "alpha"); err != nil || len(keys) != 1 {
+		t.Errorf("NodeKeys = %+v, %v", keys, err)
+	}
+	if v, ok, err := st.State(ctx, "peer/alpha"); err != nil || !ok || v != "on" {
+		t.Errorf("State = %q, %v, %v", v, ok, err)
 	}
 }
 
@@ -164,13 +232,16 @@ func TestQueryPlans(t *testing.T) {
 			if err := tx.Insert(ctx, r); err != nil {
 				return err
 			}
+			if err := tx.SetState(ctx, fmt.Sprintf("cursor/pull/peer%d/%d", i%50, i), "1"); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.pool.Exec(ctx, "ANALYZE objects"); err != nil {
+	if _, err := st.pool.Exec(ctx, "ANALYZE objects, state"); err != nil {
 		t.Fatal(err)
 	}
 	v := &access.Viewer{Org: "identity--a", Role: access.Reader}
@@ -207,6 +278,50 @@ func TestQueryPlans(t *testing.T) {
 		}
 		t.Logf("%s: %s", tc.name, p)
 	}
+
+	// Every delete runs these: they must go by id. A prefix of the state
+	// keys is a range of its primary key.
+	statesSQL, statesArgs := statesQuery("cursor/pull/peer7/")
+	writes := []struct {
+		name, query string
+		args        []any
+		index       string
+	}{
+		{"delete all", deleteAllSQL, []any{"indicator--7", "identity--b"}, "objects_id"},
+		{"delete versions", deleteVersionsSQL, []any{"indicator--7", "identity--b", []string{"7", "2507"}}, "objects_id"},
+		{"relatest", relatestSQL, []any{"indicator--7", []int64{1, 2}}, "objects_id"},
+		{"states", statesSQL, statesArgs, "state_pkey"},
+	}
+	for _, tc := range writes {
+		p := explain(t, st, tc.query, tc.args...)
+		if !strings.Contains(p, "Index") || !strings.Contains(p, tc.index) || strings.Contains(p, "Seq Scan") {
+			t.Errorf("%s: plan %q: want a scan of %s", tc.name, p, tc.index)
+		}
+		t.Logf("%s: %s", tc.name, p)
+	}
+}
+
+// explain returns the plan of query, its lines joined by "; ". It does not
+// run the query.
+func explain(t *testing.T, st *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := st.pool.Query(context.Background(), "EXPLAIN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, strings.TrimSpace(line))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
 }
 
 // Crash test: a child process commits bundles until it is killed.

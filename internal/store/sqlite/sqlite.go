@@ -1,6 +1,7 @@
 // Package sqlite stores a node's intelligence (objects, organisations,
-// tokens and the audit log) in one SQLite database file, through
-// modernc.org/sqlite (pure Go, no cgo). [*Store] implements [intel.Store].
+// tokens, the audit log, node keys and node state) in one SQLite database
+// file, through modernc.org/sqlite (pure Go, no cgo). [*Store] implements
+// [intel.Store].
 //
 // The database runs in WAL mode with a busy timeout, so several processes
 // may open the same file at once (a CLI command while `cointrail serve`
@@ -17,6 +18,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"embed"
@@ -29,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -95,9 +98,12 @@ type Store struct {
 		maxVersion                       *sql.Stmt
 		insertObject                     *sql.Stmt
 		supersedeVersioned, supersedeUnv *sql.Stmt
+		deleteAll, deleteVersions        *sql.Stmt
+		relatest                         *sql.Stmt
 		insertAudit                      *sql.Stmt
 		insertOrg, orgByID, orgByName    *sql.Stmt
 		versions                         *sql.Stmt
+		setState, deleteState            *sql.Stmt
 	}
 	// readVersions is prepared on rdb.
 	readVersions *sql.Stmt
@@ -187,6 +193,24 @@ const (
 		WHERE id = ? AND owner = ? AND version = '' AND latest = 1 AND date_added <> ?`
 )
 
+// The statements of Tx.Delete: remove an owner's records of an id (all, or
+// those of the versions in a JSON array), then set Latest anew on what
+// remains of the id (the greatest version; each owner's last holding),
+// changing only the rows whose flag changes. They name the id index for the
+// reason above.
+const (
+	deleteAllSQL      = `DELETE FROM objects INDEXED BY objects_id WHERE id = ? AND owner = ?`
+	deleteVersionsSQL = `DELETE FROM objects INDEXED BY objects_id
+		WHERE id = ? AND owner = ? AND version IN (SELECT value FROM json_each(?))`
+	relatestSQL = `UPDATE objects INDEXED BY objects_id SET latest = NOT latest
+		WHERE id = ? AND latest <> CASE WHEN version <> ''
+			THEN version = (SELECT max(o.version) FROM objects AS o
+				WHERE o.id = objects.id AND o.version <> '')
+			ELSE date_added = (SELECT max(o.date_added) FROM objects AS o
+				WHERE o.id = objects.id AND o.owner = objects.owner AND o.version = '')
+		END`
+)
+
 // init connects, migrates and prepares the write statements.
 func (s *Store) init(ctx context.Context) error {
 	if err := s.wdb.PingContext(ctx); err != nil {
@@ -205,12 +229,18 @@ func (s *Store) init(ctx context.Context) error {
 		{&s.stmt.insertObject, `INSERT INTO objects (` + recordColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.stmt.supersedeVersioned, supersedeVersionedSQL},
 		{&s.stmt.supersedeUnv, supersedeUnversionedSQL},
-		{&s.stmt.insertAudit, `INSERT INTO audit (time, org, token, action, object, version, tlp, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.stmt.insertOrg, `INSERT INTO orgs (id, name, local, created) VALUES (?, ?, ?, ?)`},
+		{&s.stmt.deleteAll, deleteAllSQL},
+		{&s.stmt.deleteVersions, deleteVersionsSQL},
+		{&s.stmt.relatest, relatestSQL},
+		{&s.stmt.insertAudit, `INSERT INTO audit (time, org, token, action, object, objects, version, tlp, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.stmt.insertOrg, `INSERT INTO orgs (id, name, local, node, created) VALUES (?, ?, ?, ?, ?)`},
 		{&s.stmt.orgByID, `SELECT ` + orgColumns + ` FROM orgs WHERE id = ?`},
 		{&s.stmt.orgByName, `SELECT ` + orgColumns + ` FROM orgs WHERE name = ?`},
 		{&s.stmt.versions, versionsQuery},
+		{&s.stmt.setState, `INSERT INTO state (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`},
+		{&s.stmt.deleteState, `DELETE FROM state WHERE key = ?`},
 	}
 	for _, p := range prepare {
 		st, err := s.wdb.PrepareContext(ctx, p.query)
@@ -232,8 +262,9 @@ func (s *Store) Close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{
 		s.stmt.readClock, s.stmt.writeClock, s.stmt.maxVersion, s.stmt.insertObject,
-		s.stmt.supersedeVersioned, s.stmt.supersedeUnv, s.stmt.insertAudit,
-		s.stmt.insertOrg, s.stmt.orgByID, s.stmt.orgByName, s.stmt.versions, s.readVersions,
+		s.stmt.supersedeVersioned, s.stmt.supersedeUnv, s.stmt.deleteAll, s.stmt.deleteVersions,
+		s.stmt.relatest, s.stmt.insertAudit, s.stmt.insertOrg, s.stmt.orgByID, s.stmt.orgByName,
+		s.stmt.versions, s.stmt.setState, s.stmt.deleteState, s.readVersions,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())
@@ -341,8 +372,10 @@ func (s *Store) applyMigration(ctx context.Context, m migration.Migration) (bool
 // write lock from the start: writers (of every process) run one at a time,
 // and DateAdded order is commit order. fn's error is returned unchanged.
 //
-// A fault.Conflict returned by [intel.Tx.Insert] or [intel.Tx.CreateOrg]
-// leaves the transaction usable: fn may go on and commit the rest.
+// A fault.Conflict returned by [intel.Tx.Insert], [intel.Tx.CreateOrg] or
+// [intel.Tx.AddNodeKey], and a fault.NotFound returned by
+// [intel.Tx.SetOrgNode], leave the transaction usable: fn may go on and
+// commit the rest.
 //
 // fn must not call the Store's own writing methods (Update, AppendAudit,
 // CreateToken, RevokeToken): they wait for the write connection that fn's
@@ -472,11 +505,119 @@ func (t *tx) CreateOrg(ctx context.Context, o access.Org) error {
 	if err != nil {
 		return fmt.Errorf("create org %s: %w", o.ID, err)
 	}
-	if _, err := t.stmt(ctx, t.s.stmt.insertOrg).ExecContext(ctx, o.ID, o.Name, o.Local, created); err != nil {
+	if _, err := t.stmt(ctx, t.s.stmt.insertOrg).ExecContext(ctx, o.ID, o.Name, o.Local, o.Node, created); err != nil {
 		if isUnique(err) {
 			return fault.Wrap(fault.Conflict, err, "an organisation with id %s or name %q exists", o.ID, o.Name)
 		}
 		return fmt.Errorf("create org %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// SetOrgNode binds the organisation with identity id to node
+// (fault.NotFound if there is no such organisation).
+func (t *tx) SetOrgNode(ctx context.Context, id, node string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE orgs SET node = ? WHERE id = ?`, node, id)
+	if err != nil {
+		return fmt.Errorf("set node of %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set node of %s: %w", id, err)
+	} else if n == 0 {
+		return fault.New(fault.NotFound, "organisation %s not found", id)
+	}
+	return nil
+}
+
+// Delete removes owner's records of id (all, or those whose Version is in
+// versions) and sets Latest anew on the records of id that remain.
+func (t *tx) Delete(ctx context.Context, id, owner string, versions []string) (int, error) {
+	var res sql.Result
+	var err error
+	if len(versions) == 0 {
+		res, err = t.stmt(ctx, t.s.stmt.deleteAll).ExecContext(ctx, id, owner)
+	} else {
+		var list []byte
+		if list, err = json.Marshal(versions); err != nil {
+			return 0, fmt.Errorf("delete %s: %w", id, err)
+		}
+		res, err = t.stmt(ctx, t.s.stmt.deleteVersions).ExecContext(ctx, id, owner, string(list))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("delete %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete %s: %w", id, err)
+	}
+	if n > 0 {
+		if _, err := t.stmt(ctx, t.s.stmt.relatest).ExecContext(ctx, id); err != nil {
+			return 0, fmt.Errorf("delete %s: latest: %w", id, err)
+		}
+	}
+	return int(n), nil
+}
+
+// SetState stores value under key; the empty value deletes it.
+func (t *tx) SetState(ctx context.Context, key, value string) error {
+	if err := checkState(key, value); err != nil {
+		return err
+	}
+	var err error
+	if value == "" {
+		_, err = t.stmt(ctx, t.s.stmt.deleteState).ExecContext(ctx, key)
+	} else {
+		_, err = t.stmt(ctx, t.s.stmt.setState).ExecContext(ctx, key, value)
+	}
+	if err != nil {
+		return fmt.Errorf("set state %q: %w", key, err)
+	}
+	return nil
+}
+
+// checkState refuses an empty key, and a key or value that is not UTF-8
+// (which PostgreSQL would not store).
+func checkState(key, value string) error {
+	if key == "" || !utf8.ValidString(key) {
+		return fault.New(fault.Invalid, "state key %q: want non-empty UTF-8", key)
+	}
+	if !utf8.ValidString(value) {
+		return fault.New(fault.Invalid, "state value of %q is not UTF-8", key)
+	}
+	return nil
+}
+
+// AddNodeKey stores k; the same key again is a no-op (the first Added
+// stays), another key under the same node and id a fault.Conflict. A zero
+// k.Added is set to the transaction's time.
+func (t *tx) AddNodeKey(ctx context.Context, k access.NodeKey) error {
+	if k.ID == "" || len(k.Public) == 0 {
+		return fault.New(fault.Invalid, "node key needs an id and a public key")
+	}
+	if k.Added.IsZero() {
+		k.Added = t.now
+	}
+	added, err := column.Nanos(k.Added)
+	if err != nil {
+		return fmt.Errorf("add key %s of node %q: %w", k.ID, k.Node, err)
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO node_keys (node, key_id, public_key, added) VALUES (?, ?, ?, ?)
+		ON CONFLICT (node, key_id) DO NOTHING`, k.Node, k.ID, k.Public, added)
+	if err != nil {
+		return fmt.Errorf("add key %s of node %q: %w", k.ID, k.Node, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("add key %s of node %q: %w", k.ID, k.Node, err)
+	} else if n == 1 {
+		return nil
+	}
+	var stored []byte
+	if err := t.tx.QueryRowContext(ctx, `SELECT public_key FROM node_keys WHERE node = ? AND key_id = ?`,
+		k.Node, k.ID).Scan(&stored); err != nil {
+		return fmt.Errorf("add key %s of node %q: %w", k.ID, k.Node, err)
+	}
+	if !bytes.Equal(stored, k.Public) {
+		return fault.New(fault.Conflict, "node %q has another key with id %s", k.Node, k.ID)
 	}
 	return nil
 }
@@ -495,7 +636,11 @@ func insertAudit(ctx context.Context, st *sql.Stmt, e intel.AuditEntry) error {
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
-	if _, err := st.ExecContext(ctx, at, e.Org, e.Token, e.Action, e.Object, e.Version, e.TLP, e.Detail); err != nil {
+	objects, err := column.List(e.Objects)
+	if err != nil {
+		return fmt.Errorf("audit %s: objects: %w", e.Action, err)
+	}
+	if _, err := st.ExecContext(ctx, at, e.Org, e.Token, e.Action, e.Object, objects, e.Version, e.TLP, e.Detail); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil
@@ -590,7 +735,7 @@ func buildQuery(q intel.Query) (string, []any, error) {
 		if v.Anonymous() {
 			where = append(where, "tlp = 'clear'")
 		} else {
-			pattern, err := recipientPattern(v.Org)
+			pattern, err := column.ListPattern(v.Org)
 			if err != nil {
 				return "", nil, err
 			}
@@ -610,18 +755,6 @@ func buildQuery(q intel.Query) (string, []any, error) {
 		args = append(args, q.Limit)
 	}
 	return b.String(), args, nil
-}
-
-// recipientPattern is the LIKE pattern matching a recipients JSON array
-// that holds org: the id as JSON writes it, quoted, with LIKE's wildcards
-// escaped.
-func recipientPattern(org string) (string, error) {
-	b, err := json.Marshal(org)
-	if err != nil {
-		return "", err
-	}
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(string(b)) + "%", nil
 }
 
 func queryRecords(ctx context.Context, db *sql.DB, query string, args ...any) ([]intel.Record, error) {
@@ -661,7 +794,8 @@ func scanRecords(rows *sql.Rows) ([]intel.Record, error) {
 	return out, nil
 }
 
-// LastAdded returns the greatest DateAdded stored, 0 if none.
+// LastAdded returns the greatest DateAdded stored, 0 if none. Once records
+// are deleted, it may be smaller than DateAdded values handed out before.
 func (s *Store) LastAdded(ctx context.Context) (int64, error) {
 	var last int64
 	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(date_added), 0) FROM objects`).Scan(&last); err != nil {
@@ -699,17 +833,32 @@ func (s *Store) AppendAudit(ctx context.Context, entries []intel.AuditEntry) err
 	return nil
 }
 
-// Audit returns the entries q selects, oldest first.
+// Audit returns the entries q selects, oldest first. q.Object matches an
+// entry's Object, or an element of its Objects that is the id or begins
+// with the id and "@"; the latter is a LIKE over the JSON text, so that
+// filter reads every entry after q.After.
 func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEntry, error) {
 	where := []string{"seq > ?"}
 	args := []any{q.After}
-	for _, f := range []struct{ col, val string }{{"org", q.Org}, {"action", q.Action}, {"object", q.Object}} {
+	for _, f := range []struct{ col, val string }{{"org", q.Org}, {"action", q.Action}} {
 		if f.val != "" {
 			where = append(where, f.col+" = ?")
 			args = append(args, f.val)
 		}
 	}
-	query := `SELECT seq, time, org, token, action, object, version, tlp, detail FROM audit WHERE ` +
+	if q.Object != "" {
+		exact, err := column.ListPattern(q.Object)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		versioned, err := column.ListPrefixPattern(q.Object + "@")
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		where = append(where, `(object = ? OR objects LIKE ? ESCAPE '\' OR objects LIKE ? ESCAPE '\')`)
+		args = append(args, q.Object, exact, versioned)
+	}
+	query := `SELECT seq, time, org, token, action, object, objects, version, tlp, detail FROM audit WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq`
 	if q.Limit > 0 {
 		query += " LIMIT ?"
@@ -724,10 +873,14 @@ func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEnt
 	for rows.Next() {
 		var e intel.AuditEntry
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Token, &e.Action, &e.Object, &e.Version, &e.TLP, &e.Detail); err != nil {
+		var objects string
+		if err := rows.Scan(&e.Seq, &at, &e.Org, &e.Token, &e.Action, &e.Object, &objects, &e.Version, &e.TLP, &e.Detail); err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
 		e.Time = column.Time(at)
+		if e.Objects, err = column.ParseList(objects); err != nil {
+			return nil, fmt.Errorf("audit entry %d: objects: %w", e.Seq, err)
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -738,18 +891,27 @@ func (s *Store) Audit(ctx context.Context, q intel.AuditQuery) ([]intel.AuditEnt
 
 // Directory.
 
-const orgColumns = `id, name, local, created`
+const orgColumns = `id, name, local, node, created`
 
-func scanOrg(row *sql.Row, what string) (access.Org, error) {
+// scanOrgColumns reads a row of orgColumns.
+func scanOrgColumns(row rowScanner) (access.Org, error) {
 	var o access.Org
 	var created int64
-	if err := row.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+	if err := row.Scan(&o.ID, &o.Name, &o.Local, &o.Node, &created); err != nil {
+		return access.Org{}, err
+	}
+	o.Created = column.Time(created)
+	return o, nil
+}
+
+func scanOrg(row *sql.Row, what string) (access.Org, error) {
+	o, err := scanOrgColumns(row)
+	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return access.Org{}, fault.New(fault.NotFound, "%s not found", what)
 		}
 		return access.Org{}, fmt.Errorf("%s: %w", what, err)
 	}
-	o.Created = column.Time(created)
 	return o, nil
 }
 
@@ -773,12 +935,10 @@ func (s *Store) Orgs(ctx context.Context) ([]access.Org, error) {
 	defer rows.Close()
 	var out []access.Org
 	for rows.Next() {
-		var o access.Org
-		var created int64
-		if err := rows.Scan(&o.ID, &o.Name, &o.Local, &created); err != nil {
+		o, err := scanOrgColumns(rows)
+		if err != nil {
 			return nil, fmt.Errorf("orgs: %w", err)
 		}
-		o.Created = column.Time(created)
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -899,6 +1059,79 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 		return fault.New(fault.NotFound, "token %s not found", id)
 	}
 	return nil
+}
+
+// NodeKeys returns the keys of node, oldest Added first (then by id).
+func (s *Store) NodeKeys(ctx context.Context, node string) ([]access.NodeKey, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT node, key_id, public_key, added FROM node_keys
+		WHERE node = ? ORDER BY added, key_id`, node)
+	if err != nil {
+		return nil, fmt.Errorf("keys of node %q: %w", node, err)
+	}
+	defer rows.Close()
+	var out []access.NodeKey
+	for rows.Next() {
+		var k access.NodeKey
+		var added int64
+		if err := rows.Scan(&k.Node, &k.ID, &k.Public, &added); err != nil {
+			return nil, fmt.Errorf("keys of node %q: %w", node, err)
+		}
+		k.Added = column.Time(added)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("keys of node %q: %w", node, err)
+	}
+	return out, nil
+}
+
+// Node state.
+
+// State returns the value stored under key ("" and false if none).
+func (s *Store) State(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.rdb.QueryRowContext(ctx, `SELECT value FROM state WHERE key = ?`, key).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("state %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// States returns every key and value whose key begins with prefix: a range
+// of the primary key (keys compare as bytes).
+func (s *Store) States(ctx context.Context, prefix string) (map[string]string, error) {
+	if !utf8.ValidString(prefix) {
+		return nil, fault.New(fault.Invalid, "state prefix %q is not UTF-8", prefix)
+	}
+	query, args := statesQuery(prefix)
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("states %q: %w", prefix, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("states %q: %w", prefix, err)
+		}
+		out[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("states %q: %w", prefix, err)
+	}
+	return out, nil
+}
+
+// statesQuery returns the query of States(prefix) and its arguments.
+func statesQuery(prefix string) (string, []any) {
+	if end, ok := column.PrefixEnd(prefix); ok {
+		return `SELECT key, value FROM state WHERE key >= ? AND key < ?`, []any{prefix, end}
+	}
+	return `SELECT key, value FROM state WHERE key >= ?`, []any{prefix}
 }
 
 // Encoding.

@@ -125,6 +125,71 @@ func TestNewerSchema(t *testing.T) {
 	}
 }
 
+// TestMigrateFromVersion1: a database of schema version 1 holding data, as
+// deployed, migrates forward at Open and keeps its data; what version 2
+// adds works on it.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "intel.db")
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`,
+		ms[0].SQL,
+		`INSERT INTO schema_migrations (version, applied_at) VALUES (1, '2024-03-29T12:00:00Z')`,
+		`INSERT INTO orgs (id, name, local, created) VALUES ('identity--a', 'Alpha', 1, 1711713600000000000)`,
+		`INSERT INTO audit (time, org, token, action, object, version, tlp, detail)
+			VALUES (1711713600000000000, 'identity--a', '', 'submit', 'indicator--1', '', 'green', '')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.40s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var version int
+	if err := st.rdb.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil || version != SchemaVersion() {
+		t.Errorf("schema version after Open = %d, %v; want %d", version, err, SchemaVersion())
+	}
+	if o, err := st.Org(ctx, "identity--a"); err != nil || o.Name != "Alpha" || o.Node != "" {
+		t.Errorf("organisation of version 1 = %+v, %v", o, err)
+	}
+	if got, err := st.Audit(ctx, intel.AuditQuery{Object: "indicator--1"}); err != nil || len(got) != 1 || got[0].Objects != nil {
+		t.Errorf("audit entry of version 1 = %+v, %v; want it, without Objects", got, err)
+	}
+	err = st.Update(ctx, func(tx intel.Tx) error {
+		if err := tx.SetOrgNode(ctx, "identity--a", "alpha"); err != nil {
+			return err
+		}
+		if err := tx.AddNodeKey(ctx, access.NodeKey{Node: "alpha", ID: "k1", Public: []byte{1}}); err != nil {
+			return err
+		}
+		return tx.SetState(ctx, "peer/alpha", "on")
+	})
+	if err != nil {
+		t.Fatalf("version 2 writes on a migrated database: %v", err)
+	}
+	if keys, err := st.NodeKeys(ctx, "alpha"); err != nil || len(keys) != 1 {
+		t.Errorf("NodeKeys = %+v, %v", keys, err)
+	}
+	if v, ok, err := st.State(ctx, "peer/alpha"); err != nil || !ok || v != "on" {
+		t.Errorf("State = %q, %v, %v", v, ok, err)
+	}
+}
+
 // TestSettings: the connections run with the journal, durability and lock
 // settings the package promises.
 func TestSettings(t *testing.T) {
@@ -180,10 +245,18 @@ func TestQueryPlans(t *testing.T) {
 		}
 		cases = append(cases, planCase{tc.name, query, args})
 	}
-	// Every insert runs one of these: they must go by id.
+	// Every insert runs one of the supersede statements, every delete the
+	// delete ones: they must go by id.
 	cases = append(cases,
 		planCase{"supersede versioned", supersedeVersionedSQL, []any{"a", 1}},
-		planCase{"supersede unversioned", supersedeUnversionedSQL, []any{"a", "o", 1}})
+		planCase{"supersede unversioned", supersedeUnversionedSQL, []any{"a", "o", 1}},
+		planCase{"by id: delete all", deleteAllSQL, []any{"a", "o"}},
+		planCase{"by id: delete versions", deleteVersionsSQL, []any{"a", "o", `["v1","v2"]`}},
+		planCase{"by id: relatest", relatestSQL, []any{"a"}})
+	for _, prefix := range []string{"cursor/pull/alpha/", ""} {
+		query, args := statesQuery(prefix)
+		cases = append(cases, planCase{fmt.Sprintf("states %q", prefix), query, args})
+	}
 	for _, tc := range cases {
 		rows, err := st.wdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
 		if err != nil {
@@ -203,7 +276,8 @@ func TestQueryPlans(t *testing.T) {
 		if !strings.Contains(p, "USING") || (tc.name != "ids" && strings.Contains(p, "TEMP B-TREE")) {
 			t.Errorf("%s: plan %q", tc.name, p)
 		}
-		if strings.HasPrefix(tc.name, "supersede") && !strings.Contains(p, "USING INDEX objects_id ") {
+		if (strings.HasPrefix(tc.name, "supersede") || strings.HasPrefix(tc.name, "by id")) &&
+			(!strings.Contains(p, "USING INDEX objects_id ") || strings.Contains(p, "SCAN objects")) {
 			t.Errorf("%s does not go by the id index: %q", tc.name, p)
 		}
 		t.Logf("%s: %s", tc.name, p)

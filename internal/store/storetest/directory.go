@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -68,7 +70,7 @@ func testAudit(t *testing.T, f Factory) {
 			t.Errorf("entry %d: Time %s, want %s", i, got[i].Time, w.Time)
 		}
 		w.Time = got[i].Time
-		if got[i] != w {
+		if !sameAudit(got[i], w) {
 			t.Errorf("entry %d = %+v, want %+v", i, got[i], w)
 		}
 	}
@@ -116,6 +118,7 @@ func testDirectory(t *testing.T, f Factory) {
 		{ID: orgB, Name: "bravo", Local: false, Created: epoch.Add(-time.Hour).Add(3 * time.Nanosecond)},
 		{ID: orgA, Name: "Alpha", Local: true, Created: epoch.Add(-2 * time.Hour)},
 		{ID: orgC, Name: "Charlie", Local: true}, // Created from the clock
+		{ID: orgD, Name: "delta", Node: "delta-node", Created: epoch.Add(time.Minute)},
 	}
 	if err := st.Update(ctx, func(tx intel.Tx) error {
 		for _, o := range orgs {
@@ -128,9 +131,7 @@ func testDirectory(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	orgs[2].Created = epoch
-	same := func(a, b access.Org) bool {
-		return a.ID == b.ID && a.Name == b.Name && a.Local == b.Local && a.Created.Equal(b.Created)
-	}
+	same := sameOrg
 	for _, o := range orgs {
 		got, err := st.Org(ctx, o.ID)
 		if err != nil || !same(got, o) {
@@ -150,8 +151,13 @@ func testDirectory(t *testing.T, f Factory) {
 		names = append(names, o.Name)
 	}
 	// Byte order: upper case before lower case.
-	if want := []string{"Alpha", "Charlie", "bravo"}; !slices.Equal(names, want) {
+	if want := []string{"Alpha", "Charlie", "bravo", "delta"}; !slices.Equal(names, want) {
 		t.Errorf("Orgs ordered %v, want %v", names, want)
+	}
+	for _, o := range list {
+		if i := slices.IndexFunc(orgs, func(w access.Org) bool { return w.ID == o.ID }); i < 0 || !same(o, orgs[i]) {
+			t.Errorf("Orgs listed %+v", o)
+		}
 	}
 
 	conflicts := []struct {
@@ -159,7 +165,7 @@ func testDirectory(t *testing.T, f Factory) {
 		org  access.Org
 	}{
 		{"same id", access.Org{ID: orgA, Name: "Another"}},
-		{"same name", access.Org{ID: orgD, Name: "Alpha"}},
+		{"same name", access.Org{ID: "identity--eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee", Name: "Alpha"}},
 	}
 	for _, tc := range conflicts {
 		t.Run("conflict "+tc.name, func(t *testing.T) {
@@ -173,15 +179,289 @@ func testDirectory(t *testing.T, f Factory) {
 			}
 		})
 	}
-	if _, err := st.Org(ctx, orgD); fault.CodeOf(err) != fault.NotFound {
+	if _, err := st.Org(ctx, "identity--eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee"); fault.CodeOf(err) != fault.NotFound {
 		t.Errorf("Org of a missing id: %v, want not found", err)
 	}
 	if _, err := st.OrgByName(ctx, "alpha"); fault.CodeOf(err) != fault.NotFound {
 		t.Errorf("OrgByName is exact: %v, want not found for another case", err)
 	}
-	if list, _ := st.Orgs(ctx); len(list) != 3 {
-		t.Errorf("Orgs after conflicts: %d, want 3", len(list))
+	if list, _ := st.Orgs(ctx); len(list) != 4 {
+		t.Errorf("Orgs after conflicts: %d, want 4", len(list))
 	}
+}
+
+// sameOrg reports whether a and b are equal, times compared as instants.
+func sameOrg(a, b access.Org) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.Local == b.Local && a.Node == b.Node && a.Created.Equal(b.Created)
+}
+
+// sameAudit reports whether a and b are equal, times compared as instants
+// and nil and empty Objects as equal.
+func sameAudit(a, b intel.AuditEntry) bool {
+	return a.Seq == b.Seq && a.Time.Equal(b.Time) && a.Org == b.Org && a.Token == b.Token &&
+		a.Action == b.Action && a.Object == b.Object && slices.Equal(a.Objects, b.Objects) &&
+		a.Version == b.Version && a.TLP == b.TLP && a.Detail == b.Detail
+}
+
+// testAuditObjects: Objects round-trip (none comes back nil), and
+// AuditQuery.Object matches an entry whose Object is the id, or whose
+// Objects hold the id alone or as "id@version"; never another id that the
+// id begins, nor one a LIKE wildcard in the id would match.
+func testAuditObjects(t *testing.T, f Factory) {
+	ctx := context.Background()
+	st, reopen := MustOpen(t, f, Config{Now: NewClock(epoch).Now})
+	const (
+		ind1  = "indicator--13131313-0000-4000-8000-000000000001"
+		ind12 = "indicator--13131313-0000-4000-8000-0000000000012" // begins with ind1
+		under = "x-a_c--13131313-0000-4000-8000-000000000003"      // LIKE's _ in an id
+		plain = "x-abc--13131313-0000-4000-8000-000000000003"      // what an unescaped _ matches
+		pct   = "x-a%c--13131313-0000-4000-8000-000000000003"      // LIKE's % in an id
+		odd   = `x-"odd"\id<&>--1`                                 // what JSON escapes
+	)
+	entries := []intel.AuditEntry{
+		{Action: "read", Objects: []string{ind1 + "@" + version(1), ind12}},
+		{Action: "read", Objects: []string{ind12 + "@" + version(2)}},
+		{Action: "submit", Object: ind1, Version: version(3)},
+		{Action: "read", Objects: []string{plain + "@" + version(1), "x-abc--other"}},
+		{Action: "read", Objects: []string{under}},
+		{Action: "read", Objects: []string{}},
+		{Action: "read", Object: plain, Objects: []string{ind1}},
+		{Action: "read", Objects: []string{odd, odd + "@" + version(1)}},
+	}
+	if err := st.AppendAudit(ctx, entries[:4]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, func(tx intel.Tx) error {
+		for _, e := range entries[4:] {
+			if err := tx.Audit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, st intel.Store) {
+		got, err := st.Audit(ctx, intel.AuditQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(entries) {
+			t.Fatalf("Audit returned %d entries, want %d", len(got), len(entries))
+		}
+		for i, e := range got {
+			w := entries[i]
+			w.Seq, w.Time = e.Seq, epoch
+			if !sameAudit(e, w) {
+				t.Errorf("entry %d = %+v, want %+v", i, e, w)
+			}
+			if len(w.Objects) == 0 && e.Objects != nil {
+				t.Errorf("entry %d: empty Objects read back as %#v, want nil", i, e.Objects)
+			}
+		}
+		tests := []struct {
+			object string
+			want   []int
+		}{
+			{ind1, []int{0, 2, 6}},
+			{ind12, []int{0, 1}},
+			{under, []int{4}},
+			{plain, []int{3, 6}},
+			{pct, nil},
+			{odd, []int{7}},
+			{"indicator--13131313", nil},
+			{version(1), nil},
+		}
+		for _, tc := range tests {
+			res, err := st.Audit(ctx, intel.AuditQuery{Object: tc.object})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs, want []int64
+			for _, e := range res {
+				seqs = append(seqs, e.Seq)
+			}
+			for _, i := range tc.want {
+				want = append(want, got[i].Seq)
+			}
+			if !slices.Equal(seqs, want) {
+				t.Errorf("Audit(Object %q) seqs %v, want %v", tc.object, seqs, want)
+			}
+		}
+		res, err := st.Audit(ctx, intel.AuditQuery{Object: ind1, After: got[0].Seq, Action: "read", Limit: 1})
+		if err != nil || len(res) != 1 || res[0].Seq != got[6].Seq {
+			t.Errorf("Audit(Object, After, Action, Limit) = %+v, %v; want entry 6", res, err)
+		}
+	}
+	check(t, st)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("reopened", func(t *testing.T) { check(t, reopen()) })
+}
+
+// testOrgNode: an organisation's Node is stored by CreateOrg, set by
+// SetOrgNode (seen by Tx.Org at once, by every read after the commit, and
+// undone by a rollback), and SetOrgNode of an unknown organisation is
+// fault.NotFound, leaving the transaction usable.
+func testOrgNode(t *testing.T, f Factory) {
+	ctx := context.Background()
+	st, _ := MustOpen(t, f, Config{Now: NewClock(epoch).Now})
+	orgs := []access.Org{
+		{ID: orgA, Name: "Alpha", Local: true, Created: epoch},
+		{ID: orgB, Name: "Bravo", Node: "bravo-node", Created: epoch},
+		{ID: orgC, Name: "Charlie", Created: epoch},
+	}
+	if err := st.Update(ctx, func(tx intel.Tx) error {
+		for _, o := range orgs {
+			if err := tx.CreateOrg(ctx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// check compares every read of the organisations with want.
+	check := func(step string, want []access.Org) {
+		t.Helper()
+		for _, o := range want {
+			if got, err := st.Org(ctx, o.ID); err != nil || !sameOrg(got, o) {
+				t.Errorf("%s: Org(%s) = %+v, %v; want %+v", step, o.Name, got, err, o)
+			}
+			if got, err := st.OrgByName(ctx, o.Name); err != nil || !sameOrg(got, o) {
+				t.Errorf("%s: OrgByName(%s) = %+v, %v; want %+v", step, o.Name, got, err, o)
+			}
+		}
+		list, err := st.Orgs(ctx)
+		if err != nil || !slices.EqualFunc(list, want, sameOrg) {
+			t.Errorf("%s: Orgs = %+v, %v; want %+v", step, list, err, want)
+		}
+	}
+	check("created", orgs)
+
+	err := st.Update(ctx, func(tx intel.Tx) error {
+		if _, err := tx.Org(ctx, orgC); err != nil { // read first: the transaction may keep it
+			return err
+		}
+		if err := tx.SetOrgNode(ctx, orgC, "charlie-node"); err != nil {
+			return err
+		}
+		if o, err := tx.Org(ctx, orgC); err != nil || o.Node != "charlie-node" {
+			return fmt.Errorf("Tx.Org after SetOrgNode = %+v, %v; want node charlie-node", o, err)
+		}
+		if err := tx.SetOrgNode(ctx, orgD, "delta-node"); fault.CodeOf(err) != fault.NotFound {
+			return fmt.Errorf("SetOrgNode of an unknown organisation: %v, want not found", err)
+		}
+		if _, err := tx.Org(ctx, orgD); fault.CodeOf(err) != fault.NotFound {
+			return fmt.Errorf("Tx.Org of an unknown organisation after SetOrgNode: %v, want not found", err)
+		}
+		return tx.SetOrgNode(ctx, orgB, "") // unbind, after a NotFound
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs[1].Node, orgs[2].Node = "", "charlie-node"
+	check("set", orgs)
+
+	boom := errors.New("boom")
+	err = st.Update(ctx, func(tx intel.Tx) error {
+		if err := tx.SetOrgNode(ctx, orgC, "other-node"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want fn's error", err)
+	}
+	check("rolled back", orgs)
+}
+
+// testNodeKeys: NodeKeys lists a node's keys oldest Added first, then by
+// id, byte-identical; a zero Added is set from the store's clock. The same
+// (node, id) and key again is a no-op that keeps the first Added; another
+// key under it is a fault.Conflict that leaves the transaction usable. An
+// unknown node has no keys; a rollback keeps none.
+func testNodeKeys(t *testing.T, f Factory) {
+	ctx := context.Background()
+	clock := NewClock(epoch)
+	st, _ := MustOpen(t, f, Config{Now: clock.Now})
+	key := func(b byte) []byte {
+		k := make([]byte, 32)
+		for i := range k {
+			k[i] = b ^ byte(i*37) // every byte value, zero included
+		}
+		return k
+	}
+	later := epoch.Add(time.Hour).Add(7 * time.Nanosecond)
+	keys := []access.NodeKey{
+		{Node: "alpha", ID: "k2", Public: key(1), Added: later},
+		{Node: "alpha", ID: "k1", Public: key(2), Added: later},
+		{Node: "alpha", ID: "k0", Public: key(3), Added: later.Add(time.Nanosecond)},
+		{Node: "alpha", ID: "k9", Public: key(4), Added: epoch.Add(-time.Hour)},
+		{Node: "", ID: "k1", Public: key(5)}, // this node's; Added from the clock
+		{Node: "bravo", ID: "k1", Public: key(6), Added: epoch},
+	}
+	if err := st.Update(ctx, func(tx intel.Tx) error {
+		for _, k := range keys {
+			if err := tx.AddNodeKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	keys[4].Added = epoch
+	same := func(a, b access.NodeKey) bool {
+		return a.Node == b.Node && a.ID == b.ID && bytes.Equal(a.Public, b.Public) && a.Added.Equal(b.Added)
+	}
+	check := func(step, node string, want ...access.NodeKey) {
+		t.Helper()
+		got, err := st.NodeKeys(ctx, node)
+		if err != nil || !slices.EqualFunc(got, want, same) {
+			t.Errorf("%s: NodeKeys(%q) = %+v, %v; want %+v", step, node, got, err, want)
+		}
+	}
+	check("added", "alpha", keys[3], keys[1], keys[0], keys[2])
+	check("added", "", keys[4])
+	check("added", "bravo", keys[5])
+	check("added", "charlie")
+
+	clock.Add(time.Hour)
+	added := access.NodeKey{Node: "alpha", ID: "k5", Public: key(7), Added: epoch.Add(3 * time.Hour)}
+	err := st.Update(ctx, func(tx intel.Tx) error {
+		again := keys[1]
+		again.Added = epoch.Add(2 * time.Hour)
+		again.Public = bytes.Clone(again.Public)
+		if err := tx.AddNodeKey(ctx, again); err != nil {
+			return fmt.Errorf("the same key again: %v, want no error", err)
+		}
+		other := access.NodeKey{Node: "alpha", ID: "k1", Public: key(9), Added: epoch}
+		if err := tx.AddNodeKey(ctx, other); fault.CodeOf(err) != fault.Conflict {
+			return fmt.Errorf("another key under a taken id: %v, want a conflict", err)
+		}
+		if err := tx.AddNodeKey(ctx, access.NodeKey{Node: "alpha", ID: "", Public: key(1)}); fault.CodeOf(err) != fault.Invalid {
+			return fmt.Errorf("a key without an id: %v, want invalid", err)
+		}
+		return tx.AddNodeKey(ctx, added)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a conflict", "alpha", keys[3], keys[1], keys[0], keys[2], added)
+
+	boom := errors.New("boom")
+	err = st.Update(ctx, func(tx intel.Tx) error {
+		if err := tx.AddNodeKey(ctx, access.NodeKey{Node: "charlie", ID: "k1", Public: key(8)}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want fn's error", err)
+	}
+	check("rolled back", "charlie")
 }
 
 // testTokens: tokens round-trip, list by organisation ordered by creation,
@@ -321,7 +601,16 @@ func testReopen(t *testing.T, f Factory) {
 		if err := tx.CreateOrg(ctx, access.Org{ID: orgA, Name: "Alpha", Local: true, Created: epoch}); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, intel.AuditEntry{Org: orgA, Action: "org.create", Object: orgA})
+		if err := tx.CreateOrg(ctx, access.Org{ID: orgB, Name: "Bravo", Node: "bravo", Created: epoch}); err != nil {
+			return err
+		}
+		if err := tx.AddNodeKey(ctx, access.NodeKey{Node: "bravo", ID: "k1", Public: []byte{0, 1, 2, 255}, Added: epoch}); err != nil {
+			return err
+		}
+		if err := tx.SetState(ctx, "peer/bravo", "on"); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, intel.AuditEntry{Org: orgA, Action: "org.create", Object: orgA, Objects: []string{orgA, orgB + "@1"}})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -360,6 +649,18 @@ func testReopen(t *testing.T, f Factory) {
 	}
 	if o, err := st2.Org(ctx, orgA); err != nil || o.Name != "Alpha" {
 		t.Errorf("Org after reopening = %+v, %v", o, err)
+	}
+	if o, err := st2.Org(ctx, orgB); err != nil || o.Node != "bravo" {
+		t.Errorf("Org with a node after reopening = %+v, %v", o, err)
+	}
+	if keys, err := st2.NodeKeys(ctx, "bravo"); err != nil || len(keys) != 1 || !bytes.Equal(keys[0].Public, []byte{0, 1, 2, 255}) {
+		t.Errorf("NodeKeys after reopening = %+v, %v", keys, err)
+	}
+	if v, ok, err := st2.State(ctx, "peer/bravo"); err != nil || !ok || v != "on" {
+		t.Errorf("State after reopening = %q, %v, %v", v, ok, err)
+	}
+	if got, err := st2.Audit(ctx, intel.AuditQuery{Object: orgB}); err != nil || len(got) != 1 || !slices.Equal(got[0].Objects, []string{orgA, orgB + "@1"}) {
+		t.Errorf("audit by an object of Objects after reopening = %+v, %v", got, err)
 	}
 	if got, err := st2.Token(ctx, tok.ID); err != nil || !got.Revoked.Equal(epoch.Add(time.Minute)) {
 		t.Errorf("Token after reopening = %+v, %v", got, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -18,15 +19,79 @@ import (
 	"github.com/cointrail/cointrail/internal/stix"
 )
 
-// model is the intel.Store object rules in a few lines of memory: what
-// every store must agree with.
+// model is the intel.Store object and state rules in a few lines of
+// memory: what every store must agree with.
 type model struct {
 	recs []intel.Record // DateAdded order
-	last int64
+	// last is the last DateAdded handed out: deleting records does not
+	// take it back.
+	last  int64
+	state map[string]string
 }
 
 func (m *model) clone() *model {
-	return &model{recs: slices.Clone(m.recs), last: m.last}
+	return &model{recs: slices.Clone(m.recs), last: m.last, state: maps.Clone(m.state)}
+}
+
+// lastAdded is Store.LastAdded: the greatest DateAdded stored.
+func (m *model) lastAdded() int64 {
+	if len(m.recs) == 0 {
+		return 0
+	}
+	return m.recs[len(m.recs)-1].DateAdded
+}
+
+// delete applies Tx.Delete's rules.
+func (m *model) delete(id, owner string, versions []string) int {
+	var keep []intel.Record
+	n := 0
+	for _, r := range m.recs {
+		if r.ID == id && r.Owner == owner && (len(versions) == 0 || slices.Contains(versions, r.Version)) {
+			n++
+			continue
+		}
+		keep = append(keep, r)
+	}
+	m.recs = keep
+	// Latest anew on what remains of id: the greatest Version, each
+	// owner's last holding.
+	greatest, last := "", map[string]int64{}
+	for _, r := range m.recs {
+		if r.ID == id && r.Version != "" {
+			greatest = max(greatest, r.Version)
+		} else if r.ID == id {
+			last[r.Owner] = r.DateAdded
+		}
+	}
+	for i := range m.recs {
+		if r := &m.recs[i]; r.ID == id {
+			r.Latest = r.Version != "" && r.Version == greatest || r.Version == "" && r.DateAdded == last[r.Owner]
+		}
+	}
+	return n
+}
+
+// setState applies Tx.SetState's rules.
+func (m *model) setState(key, value string) {
+	if m.state == nil {
+		m.state = map[string]string{}
+	}
+	if value == "" {
+		delete(m.state, key)
+	} else {
+		m.state[key] = value
+	}
+}
+
+// states is Store.States.
+func (m *model) states(prefix string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m.state {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // insert applies Tx.Insert's rules at clock now (µs).
@@ -128,8 +193,8 @@ func Seed(tb testing.TB) uint64 {
 var errAbort = errors.New("storetest: abort")
 
 // testRandom replays a seeded sequence of Updates (inserts, conflicts,
-// rollbacks) and reads against the store and the model, which must give
-// identical results.
+// deletes, state writes, rollbacks) and reads against the store and the
+// model, which must give identical results.
 func testRandom(t *testing.T, f Factory) {
 	ctx := context.Background()
 	seed := Seed(t)
@@ -152,6 +217,10 @@ func testRandom(t *testing.T, f Factory) {
 		return strings.HasPrefix(id, "cryptocurrency-wallet--") || strings.HasPrefix(id, "marking-definition--")
 	}
 	owners := []string{orgA, orgB, orgC}
+	stateKeys := []string{"peer/alpha", "peer/bravo", "peers", "cursor/pull/alpha/c1", "cursor/pull/alpha/c2",
+		"cursor/pull/alphabet/c1", "a_b", "a%b", "aXb", "x\uffff", "x\U0010FFFF", "x\U0010FFFFy"}
+	statePrefixes := []string{"", "peer", "peer/", "cursor/pull/alpha/", "cursor/pull/alpha", "cursor/",
+		"a_", "a%", "x", "x\uffff", "x\U0010FFFF", "zzz"}
 	words := []string{"lazarus", "apt38", "bluenoroff", "ronin", "harmony", "100%", "x_y", "北朝鮮", "bc1q"}
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
 	randomRecord := func() *intel.Record {
@@ -169,6 +238,21 @@ func testRandom(t *testing.T, f Factory) {
 		r.Text = pick(words) + " " + pick(words)
 		r.Data = fmt.Appendf(nil, `{"id":%q,"n":%d,"s":"%s ☠"}`, id, rng.Int64(), r.Text)
 		return r
+	}
+	randomVersions := func() []string {
+		switch rng.IntN(6) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		case 2:
+			return []string{"", version(rng.IntN(12))}
+		}
+		var vs []string
+		for range 1 + rng.IntN(3) {
+			vs = append(vs, version(rng.IntN(12)))
+		}
+		return vs
 	}
 	randomQuery := func() intel.Query {
 		var q intel.Query
@@ -215,6 +299,7 @@ func testRandom(t *testing.T, f Factory) {
 	}
 
 	const ops = 400
+	deleted := 0 // records deleted, committed or not
 	for op := range ops {
 		switch k := rng.IntN(10); {
 		case k < 5: // an Update
@@ -241,9 +326,47 @@ func testRandom(t *testing.T, f Factory) {
 			}
 			next := m.clone()
 			var wantErrs []error
+			// Deletes and state writes before some inserts.
+			type deletion struct {
+				id, owner string
+				versions  []string
+			}
+			deleteBefore := make([]*deletion, len(recs))
+			setBefore := make([][2]string, len(recs))
+			for i := range recs {
+				if rng.IntN(8) == 0 {
+					deleteBefore[i] = &deletion{pick(ids), pick(owners), randomVersions()}
+				}
+				if rng.IntN(4) == 0 {
+					value := ""
+					if rng.IntN(3) != 0 {
+						value = fmt.Sprintf("value %d ☠", rng.IntN(100))
+					}
+					setBefore[i] = [2]string{pick(stateKeys), value}
+				}
+			}
 			var failure error // a difference found inside fn
 			err := st.Update(ctx, func(tx intel.Tx) error {
 				for i, r := range recs {
+					if d := deleteBefore[i]; d != nil {
+						n, err := tx.Delete(ctx, d.id, d.owner, d.versions)
+						if err != nil {
+							failure = fmt.Errorf("Tx.Delete(%s, %s, %q) before insert %d: %w", d.id, d.owner, d.versions, i, err)
+							return failure
+						}
+						if want := next.delete(d.id, d.owner, d.versions); n != want {
+							failure = fmt.Errorf("Tx.Delete(%s, %s, %q) before insert %d = %d, model %d", d.id, d.owner, d.versions, i, n, want)
+							return failure
+						}
+						deleted += n
+					}
+					if kv := setBefore[i]; kv[0] != "" {
+						if err := tx.SetState(ctx, kv[0], kv[1]); err != nil {
+							failure = fmt.Errorf("Tx.SetState(%q, %q) before insert %d: %w", kv[0], kv[1], i, err)
+							return failure
+						}
+						next.setState(kv[0], kv[1])
+					}
 					if id := readBefore[i]; id != "" {
 						got, err := tx.Versions(ctx, id)
 						if err != nil {
@@ -305,8 +428,18 @@ func testRandom(t *testing.T, f Factory) {
 			}
 		default:
 			last, err := st.LastAdded(ctx)
-			if err != nil || last != m.last {
-				t.Fatalf("op %d: LastAdded = %d, %v; model %d", op, last, err, m.last)
+			if err != nil || last != m.lastAdded() {
+				t.Fatalf("op %d: LastAdded = %d, %v; model %d", op, last, err, m.lastAdded())
+			}
+			prefix := pick(statePrefixes)
+			states, err := st.States(ctx, prefix)
+			if err != nil || !maps.Equal(states, m.states(prefix)) {
+				t.Fatalf("op %d: States(%q) = %q, %v; model %q", op, prefix, states, err, m.states(prefix))
+			}
+			key := pick(stateKeys)
+			v, ok, err := st.State(ctx, key)
+			if wantV, wantOK := m.state[key]; err != nil || v != wantV || ok != wantOK {
+				t.Fatalf("op %d: State(%q) = %q, %v, %v; model %q, %v", op, key, v, ok, err, wantV, wantOK)
 			}
 			if rng.IntN(8) == 0 {
 				if err := st.Close(); err != nil {
@@ -319,7 +452,10 @@ func testRandom(t *testing.T, f Factory) {
 	if d := diffRecords(mustQuery(t, st, intel.Query{}), m.recs); d != "" {
 		t.Fatalf("final contents differ from the model:%s", d)
 	}
-	t.Logf("seed %d: %d records", seed, len(m.recs))
+	if states, err := st.States(ctx, ""); err != nil || !maps.Equal(states, m.states("")) {
+		t.Fatalf("final state %q, %v; model %q", states, err, m.states(""))
+	}
+	t.Logf("seed %d: %d records (%d deleted in Updates, committed or not), %d state keys", seed, len(m.recs), deleted, len(m.state))
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }

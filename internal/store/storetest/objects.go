@@ -726,3 +726,183 @@ func testConcurrent(t *testing.T, f Factory) {
 		t.Errorf("a reader paging by DateAdded saw %d of %d records: one was committed behind its cursor", len(seen), len(all))
 	}
 }
+
+// testDelete: Tx.Delete removes one owner's records of an id (all of them,
+// or those whose Version is listed: nil and empty lists mean all), returns
+// how many, and sets Latest anew on what remains of the id (the greatest
+// Version; each owner's last holding). Deleting nothing returns 0 and no
+// error. The clock does not go back: a record inserted after the newest was
+// deleted gets a greater DateAdded than it had, while LastAdded reports
+// what is stored.
+func testDelete(t *testing.T, f Factory) {
+	ctx := context.Background()
+	st, _ := MustOpen(t, f, Config{Now: NewClock(epoch).Now})
+	const (
+		ind   = "indicator--12121212-0000-4000-8000-000000000001"
+		other = "indicator--12121212-0000-4000-8000-000000000002"
+		wal   = "cryptocurrency-wallet--12121212-0000-5000-8000-000000000003"
+	)
+	a1 := newRecord(ind, version(1), orgA, stix.TLPGreen)
+	a3 := newRecord(ind, version(3), orgA, stix.TLPGreen)
+	b2 := newRecord(ind, version(2), orgB, stix.TLPAmber, orgA)
+	a4 := newRecord(ind, version(4), orgA, stix.TLPGreen)
+	o1 := newRecord(other, version(1), orgA, stix.TLPGreen)
+	wa1 := newRecord(wal, "", orgA, stix.TLPGreen)
+	wb1 := newRecord(wal, "", orgB, stix.TLPGreen)
+	wa2 := newRecord(wal, "", orgA, stix.TLPGreen)
+	insert(t, st, a1, a3, b2, o1, wa1, wb1, wa2, a4)
+	newest := a4.DateAdded
+
+	del := func(id, owner string, versions []string) int {
+		t.Helper()
+		var n int
+		if err := st.Update(ctx, func(tx intel.Tx) error {
+			var err error
+			n, err = tx.Delete(ctx, id, owner, versions)
+			return err
+		}); err != nil {
+			t.Fatalf("Delete(%s, %s, %q): %v", id, owner, versions, err)
+		}
+		return n
+	}
+	// left describes the records of id as "owner-version:latest".
+	left := func(id string) []string {
+		t.Helper()
+		var out []string
+		for _, r := range mustVersions(t, st, id) {
+			out = append(out, fmt.Sprintf("%s-%s:%v", ownerLabel(r.Owner), r.Version, r.Latest))
+		}
+		return out
+	}
+	A, B := ownerLabel(orgA), ownerLabel(orgB)
+	steps := []struct {
+		name     string
+		id       string
+		owner    string
+		versions []string
+		want     int
+		left     []string
+	}{
+		{"an owner without records", ind, orgC, nil, 0,
+			[]string{A + "-" + version(1) + ":false", A + "-" + version(3) + ":false", B + "-" + version(2) + ":false", A + "-" + version(4) + ":true"}},
+		{"versions the owner lacks", ind, orgA, []string{version(2), version(9)}, 0,
+			[]string{A + "-" + version(1) + ":false", A + "-" + version(3) + ":false", B + "-" + version(2) + ":false", A + "-" + version(4) + ":true"}},
+		{"an unknown id", "indicator--12121212-0000-4000-8000-00000000ffff", orgA, nil, 0, nil},
+		{"the latest version", ind, orgA, []string{version(4)}, 1,
+			[]string{A + "-" + version(1) + ":false", A + "-" + version(3) + ":true", B + "-" + version(2) + ":false"}},
+		{"another owner's version becomes latest", ind, orgA, []string{version(3), version(7)}, 1,
+			[]string{A + "-" + version(1) + ":false", B + "-" + version(2) + ":true"}},
+		{"all of an owner (nil versions)", ind, orgA, nil, 1,
+			[]string{B + "-" + version(2) + ":true"}},
+		{"all of an owner (empty versions)", ind, orgB, []string{}, 1, nil},
+		{"an owner's holdings", wal, orgA, nil, 2, []string{B + "-:true"}},
+		{"holdings by the empty version", wal, orgB, []string{""}, 1, nil},
+	}
+	for _, s := range steps {
+		if n := del(s.id, s.owner, s.versions); n != s.want {
+			t.Errorf("%s: Delete returned %d, want %d", s.name, n, s.want)
+		}
+		if got := left(s.id); !slices.Equal(got, s.left) {
+			t.Errorf("%s: left %v, want %v", s.name, got, s.left)
+		}
+	}
+	if got := mustVersions(t, st, other); len(got) != 1 || !sameRecord(got[0], *o1) {
+		t.Errorf("another id was touched: %v", got)
+	}
+	last, err := st.LastAdded(ctx)
+	if err != nil || last != o1.DateAdded {
+		t.Errorf("LastAdded after deleting the newest records = %d, %v; want %d (the greatest stored)", last, err, o1.DateAdded)
+	}
+	// An older version than the deleted ones is now the greatest.
+	a0 := newRecord(ind, version(0), orgA, stix.TLPGreen)
+	insert(t, st, a0)
+	if !a0.Latest || a0.DateAdded <= newest {
+		t.Errorf("insert after the deletes: Latest=%v DateAdded=%d; want latest, after the deleted %d", a0.Latest, a0.DateAdded, newest)
+	}
+	if got := mustQuery(t, st, intel.Query{IDs: []string{ind}, Latest: true}); len(got) != 1 || got[0].DateAdded != a0.DateAdded {
+		t.Errorf("latest of %s after the deletes: %v, want the new record", ind, got)
+	}
+}
+
+// ownerLabel names the tests' organisations by their letter.
+func ownerLabel(org string) string {
+	switch org {
+	case orgA:
+		return "A"
+	case orgB:
+		return "B"
+	case orgC:
+		return "C"
+	case orgD:
+		return "D"
+	}
+	return org
+}
+
+// testDeleteInTx: in one transaction, Tx.Versions and Tx.Insert see what
+// Delete removed (a deleted version may be inserted again, and the greatest
+// remaining decides Latest); a rolled back Delete keeps everything.
+func testDeleteInTx(t *testing.T, f Factory) {
+	ctx := context.Background()
+	st, _ := MustOpen(t, f, Config{})
+	const id = "malware--14141414-0000-4000-8000-000000000001"
+	v1 := newRecord(id, version(1), orgA, stix.TLPGreen)
+	v2 := newRecord(id, version(2), orgA, stix.TLPGreen)
+	insert(t, st, v1, v2)
+	var again, v0 *intel.Record
+	err := st.Update(ctx, func(tx intel.Tx) error {
+		if _, err := tx.Versions(ctx, id); err != nil { // read first: the transaction may keep them
+			return err
+		}
+		if n, err := tx.Delete(ctx, id, orgA, []string{version(2)}); err != nil || n != 1 {
+			return fmt.Errorf("Delete of version 2 = %d, %v; want 1", n, err)
+		}
+		got, err := tx.Versions(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0].Version != version(1) || !got[0].Latest {
+			return fmt.Errorf("Tx.Versions after Delete = %v, want version 1, latest", got)
+		}
+		again = newRecord(id, version(2), orgA, stix.TLPRed)
+		if err := tx.Insert(ctx, again); err != nil {
+			return fmt.Errorf("inserting a deleted version again: %w", err)
+		}
+		if !again.Latest {
+			return fmt.Errorf("version 2 inserted again is not latest")
+		}
+		if n, err := tx.Delete(ctx, id, orgA, nil); err != nil || n != 2 {
+			return fmt.Errorf("Delete of all = %d, %v; want 2", n, err)
+		}
+		if got, err := tx.Versions(ctx, id); err != nil || len(got) != 0 {
+			return fmt.Errorf("Tx.Versions after deleting all = %v, %v; want none", got, err)
+		}
+		if n, err := tx.Delete(ctx, id, orgA, nil); err != nil || n != 0 {
+			return fmt.Errorf("Delete of nothing = %d, %v; want 0, no error", n, err)
+		}
+		v0 = newRecord(id, version(0), orgA, stix.TLPGreen)
+		return tx.Insert(ctx, v0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustVersions(t, st, id)
+	if len(got) != 1 || !sameRecord(got[0], *v0) || !got[0].Latest {
+		t.Fatalf("after the Update: %v, want only %s, latest", got, describe(*v0))
+	}
+
+	boom := errors.New("boom")
+	before := mustQuery(t, st, intel.Query{})
+	err = st.Update(ctx, func(tx intel.Tx) error {
+		if n, err := tx.Delete(ctx, id, orgA, nil); err != nil || n != 1 {
+			return fmt.Errorf("Delete = %d, %v; want 1", n, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want fn's error", err)
+	}
+	if d := diffRecords(mustQuery(t, st, intel.Query{}), before); d != "" {
+		t.Errorf("a rolled back Delete changed the records:%s", d)
+	}
+}

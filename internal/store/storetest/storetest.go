@@ -16,7 +16,21 @@
 //     nanosecond in UTC, and zero audit and registration times are set from
 //     the store's clock;
 //   - empty Recipients come back nil; Data comes back byte-identical;
-//   - a token of an unregistered organisation is fault.NotFound.
+//   - a token of an unregistered organisation is fault.NotFound;
+//   - Tx.Delete with nil or empty versions removes all of the owner's
+//     records of the id; deleting nothing is 0 and no error; deleted
+//     DateAdded values are not handed out again, while LastAdded reports the
+//     greatest stored;
+//   - empty audit Objects come back nil; AuditQuery.Object matches an
+//     element of Objects that is the id or begins with the id and "@", and
+//     no other;
+//   - a fault.NotFound from Tx.SetOrgNode and a fault.Conflict from
+//     Tx.AddNodeKey leave the transaction usable; the same node key again
+//     keeps its first Added, and a zero Added is set from the store's clock;
+//   - node keys with equal Added list by id;
+//   - state keys are non-empty UTF-8 (the empty key is fault.Invalid) and
+//     match a States prefix byte for byte; what a transaction writes is not
+//     visible to the Store's reads before it commits.
 package storetest
 
 import (
@@ -67,9 +81,16 @@ func Run(t *testing.T, f Factory) {
 		{"VisibleToSupersetOfCanSee", testVisibleToSuperset},
 		{"RoundTrip", testRoundTrip},
 		{"Concurrent", testConcurrent},
+		{"Delete", testDelete},
+		{"DeleteInTx", testDeleteInTx},
 		{"Audit", testAudit},
+		{"AuditObjects", testAuditObjects},
 		{"Directory", testDirectory},
+		{"OrgNode", testOrgNode},
+		{"NodeKeys", testNodeKeys},
 		{"Tokens", testTokens},
+		{"State", testState},
+		{"StateRollback", testStateRollback},
 		{"Reopen", testReopen},
 		{"Random", testRandom},
 	}
