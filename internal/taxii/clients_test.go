@@ -43,8 +43,8 @@ type fixtureRequest struct {
 		JSONHas     []string `json:"json_has"`
 		HeadersHas  []string `json:"headers_has"`
 	} `json:"expect"`
-	Follow   json.RawMessage `json:"follow"`
-	Repeat   *struct {
+	Follow json.RawMessage `json:"follow"`
+	Repeat *struct {
 		While string `json:"while"`
 	} `json:"repeat"`
 	Template bool `json:"template"`
