@@ -29,6 +29,26 @@ func (m *Main) nodeCommand() *cobra.Command {
 		},
 	}
 	d.register(key)
+	var dd dataFlags
+	document := &cobra.Command{
+		Use:   "document --data DIR",
+		Short: "Print this node's signed document (its keys and organisations), for a peer that cannot reach it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := m.open(cmd.Context(), dd)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			doc, err := federation.BuildDocument(cmd.Context(), e.svc, e.operator(), e.keys, e.signer, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "%s\n", doc)
+			return nil
+		},
+	}
+	dd.register(document)
 	var rd dataFlags
 	rotate := &cobra.Command{
 		Use:   "rotate --data DIR",
@@ -57,7 +77,7 @@ func (m *Main) nodeCommand() *cobra.Command {
 	}
 	rd.register(rotate)
 	key.AddCommand(rotate)
-	cmd.AddCommand(key)
+	cmd.AddCommand(key, document)
 	return cmd
 }
 
@@ -65,7 +85,7 @@ func (m *Main) peerCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "peer", Short: "Add, list and remove the nodes this node shares with"}
 
 	var d dataFlags
-	var url, token, key, caFile, pushCollection string
+	var url, token, key, caFile, pushCollection, docFile string
 	var collections []string
 	var push bool
 	add := &cobra.Command{
@@ -75,12 +95,18 @@ func (m *Main) peerCommand() *cobra.Command {
 			"and binds the peer's keys and organisations here under their own ids. serve then pulls the peer's collections, and with --push sends this node's objects to the peer's --push-collection.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if url == "" || token == "" || key == "" {
-				return usagef("peer add needs --url, --token and --key")
+			if key == "" || (url == "" && docFile == "") || (url != "" && token == "") {
+				return usagef("peer add needs --key, and --url with --token (or, for a peer that cannot be reached, --document)")
 			}
 			pub, err := node.DecodePublic(key)
 			if err != nil {
 				return usagef("--key: %v", err)
+			}
+			var doc []byte
+			if docFile != "" {
+				if doc, err = os.ReadFile(docFile); err != nil {
+					return usagef("--document: %v", err)
+				}
 			}
 			var ca []byte
 			if caFile != "" {
@@ -94,7 +120,7 @@ func (m *Main) peerCommand() *cobra.Command {
 			}
 			defer e.Close()
 			b, err := federation.AddPeer(cmd.Context(), e.svc, e.operator(), args[0], url, token, pub, ca, federation.AddOptions{
-				Collections: collections, Push: push, PushCollection: pushCollection, Now: time.Now(),
+				Collections: collections, Push: push, PushCollection: pushCollection, Now: time.Now(), Document: doc,
 			})
 			if err != nil {
 				return err
@@ -111,6 +137,7 @@ func (m *Main) peerCommand() *cobra.Command {
 	add.Flags().StringSliceVar(&collections, "collection", nil, "pull only these collection ids (default: every readable one)")
 	add.Flags().BoolVar(&push, "push", false, "also push this node's objects to the peer")
 	add.Flags().StringVar(&pushCollection, "push-collection", "", "the peer's collection id to push to")
+	add.Flags().StringVar(&docFile, "document", "", "file with the peer's node document (from cointrail node document on the peer), for a peer this node cannot reach: it pushes here")
 
 	var ld dataFlags
 	var asJSON bool

@@ -398,3 +398,54 @@ func fakePeer(t *testing.T, pub ed25519.PublicKey, priv ed25519.PrivateKey, org 
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// TestPush: a node that cannot be reached (P) pushes to one that can (Q),
+// which knows P from its signed document alone. Q receives what its
+// organisation may see, with P's owner and signature.
+func TestPush(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node process")
+	}
+	base := t.TempDir()
+	dirP, dirQ := filepath.Join(base, "p"), filepath.Join(base, "q")
+	idP := strings.TrimSpace(mustRun(t, "init", "--data", dirP, "--org", "papa"))
+	idQ := strings.TrimSpace(mustRun(t, "init", "--data", dirQ, "--org", "quebec"))
+	mustRun(t, "org", "create", "papa", "--id", idP, "--data", dirQ)
+	mustRun(t, "org", "create", "quebec", "--id", idQ, "--data", dirP)
+	tokQP := strings.TrimSpace(mustRun(t, "token", "create", "--org", "papa", "--role", "sync", "--data", dirQ))
+	docFile := filepath.Join(base, "p.json")
+	if err := os.WriteFile(docFile, []byte(mustRun(t, "node", "document", "--data", dirP)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyP := strings.TrimSpace(mustRun(t, "node", "key", "--data", dirP))
+	keyQ := strings.TrimSpace(mustRun(t, "node", "key", "--data", dirQ))
+	mustRun(t, "peer", "add", "p", "--document", docFile, "--key", keyP, "--data", dirQ)
+	q := startServer(t, dirQ, "127.0.0.1:0")
+	mustRun(t, "peer", "add", "q", "--url", q.url, "--token", tokQP, "--key", keyQ, "--push", "--push-collection", "f834b955-44a0-464d-be32-75464ffbeefa", "--data", dirP)
+
+	const (
+		green   = "campaign--00000000-0000-4000-8000-0000000000d1"
+		forQ    = "campaign--00000000-0000-4000-8000-0000000000d2"
+		private = "campaign--00000000-0000-4000-8000-0000000000d3"
+	)
+	bundle := filepath.Join(base, "b.json")
+	os.WriteFile(bundle, []byte(`{"type":"bundle","id":"bundle--00000000-0000-4000-8000-0000000000d0","objects":[`+
+		obj(green, "green from papa", stix.TLPGreenID)+","+obj(forQ, "amber for quebec", stix.TLPAmberID, idQ)+","+obj(private, "papa's own", stix.TLPAmberID)+`]}`), 0o600)
+	mustRun(t, "import", "stix", bundle, "--data", dirP, "--org", "papa")
+	out := mustRun(t, "peer", "sync", "q", "--data", dirP)
+	if !strings.Contains(out, "2 pushed") {
+		t.Errorf("push: %s", out)
+	}
+	got := visible(t, dirQ, "quebec")
+	if !got[green] || !got[forQ] || got[private] {
+		t.Errorf("quebec sees green %v, amber for it %v, papa's own %v", got[green], got[forQ], got[private])
+	}
+	// Pushing again sends nothing new.
+	if out := mustRun(t, "peer", "sync", "q", "--data", dirP); !strings.Contains(out, "0 pushed, 0 rejected") {
+		t.Errorf("second push: %s", out)
+	}
+	export := mustRun(t, "export", "stix", "--data", dirQ, "--as", "quebec")
+	if !strings.Contains(export, idP) {
+		t.Error("Q's copy lost P's provenance")
+	}
+}

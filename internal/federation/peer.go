@@ -18,8 +18,9 @@ import (
 // Peer is a node this node trusts, as `peer add` configured it.
 type Peer struct {
 	Name string `json:"name"`
-	// URL is the peer's base URL (or its TAXII discovery URL).
-	URL string `json:"url"`
+	// URL is the peer's base URL (or its TAXII discovery URL); "" for a
+	// peer this node cannot reach, which only pushes to it.
+	URL string `json:"url,omitempty"`
 	// Token is the token the peer issued to this node.
 	Token string `json:"token"`
 	// CA is a PEM certificate the peer's TLS certificate must chain to.
@@ -78,12 +79,16 @@ type AddOptions struct {
 	PushCollection string
 	Timeout        time.Duration
 	Now            time.Time
+	// Document is the peer's node document, for a peer added without a
+	// URL: one that cannot be reached and pushes to this node instead.
+	Document []byte
 }
 
-// AddPeer fetches the node document of the peer at url, verifies it with
-// the key the peer's operator gave (key), and in one transaction binds the
-// peer's keys and organisations and stores the peer. It returns what it
-// bound.
+// AddPeer fetches the node document of the peer at url (or takes
+// opts.Document, for a peer this node cannot reach, which pushes to it),
+// verifies it with the key the peer's operator gave (key), and in one
+// transaction binds the peer's keys and organisations and stores the peer.
+// It returns what it bound.
 func AddPeer(ctx context.Context, svc *intel.Service, operator access.Viewer, name, url, token string, key ed25519.PublicKey, caPEM []byte, opts AddOptions) (*Binding, error) {
 	if !peerNameRE.MatchString(name) {
 		return nil, fault.New(fault.Invalid, "peer name %q must be 1 to 63 lower-case letters, digits, dots, hyphens or underscores", name)
@@ -96,17 +101,24 @@ func AddPeer(ctx context.Context, svc *intel.Service, operator access.Viewer, na
 	if opts.Push && opts.PushCollection == "" {
 		return nil, fault.New(fault.Invalid, "pushing needs the id of the peer's collection to push to")
 	}
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	c, err := NewClient(url, token, caPEM, timeout)
-	if err != nil {
-		return nil, fault.New(fault.Invalid, "%v", err)
-	}
-	doc, err := c.Document(ctx)
-	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, err, "fetch the node document of %s", url)
+	doc := opts.Document
+	switch {
+	case url == "" && doc == nil:
+		return nil, fault.New(fault.Invalid, "a peer needs a URL to pull from, or its node document")
+	case url == "" && opts.Push:
+		return nil, fault.New(fault.Invalid, "pushing to a peer needs its URL")
+	case url != "" && doc == nil:
+		timeout := opts.Timeout
+		if timeout <= 0 {
+			timeout = 30 * time.Second
+		}
+		c, err := NewClient(url, token, caPEM, timeout)
+		if err != nil {
+			return nil, fault.New(fault.Invalid, "%v", err)
+		}
+		if doc, err = c.Document(ctx); err != nil {
+			return nil, fault.Wrap(fault.Unavailable, err, "fetch the node document of %s", url)
+		}
 	}
 	b, err := VerifyDocument(doc, key, name)
 	if err != nil {

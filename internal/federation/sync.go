@@ -257,6 +257,9 @@ func (s *Syncer) status(ctx context.Context, peer string) *Status {
 }
 
 func (s *Syncer) sync(ctx context.Context, p Peer, st *Status) error {
+	if p.URL == "" {
+		return nil // it pushes to us
+	}
 	c, err := NewClient(p.URL, p.Token, []byte(p.CA), s.opts.Timeout)
 	if err != nil {
 		return err
