@@ -63,7 +63,7 @@ func (m *Main) importCommand() *cobra.Command {
 	stixCmd.Flags().StringVar(&orgName, "org", "", "the organisation that owns the imported objects")
 	stixCmd.Flags().StringVar(&tlpName, "tlp", "", "mark unmarked objects clear, green, amber, amber+strict or red")
 	stixCmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
-	cmd.AddCommand(stixCmd)
+	cmd.AddCommand(stixCmd, m.importOFACCommand(), m.importTagPackCommand(), m.importIncidentsCommand())
 	return cmd
 }
 
@@ -169,7 +169,7 @@ func (m *Main) exportCommand() *cobra.Command {
 	}
 	d.register(stixCmd)
 	stixCmd.Flags().StringVar(&asName, "as", "", "the organisation whose view to export")
-	cmd.AddCommand(stixCmd)
+	cmd.AddCommand(stixCmd, m.exportTagPackCommand())
 	return cmd
 }
 
