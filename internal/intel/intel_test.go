@@ -649,3 +649,32 @@ func withoutProvenance(t *testing.T, rec *intel.Record, owner string) []byte {
 	}
 	return c
 }
+
+// TestImportSharedFacts: two organisations import the same public source;
+// the second keeps the first's identical objects instead of failing.
+func TestImportSharedFacts(t *testing.T) {
+	n := mustNode(t)
+	ctx := context.Background()
+	const source = "identity--6a2b1c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	src := func() *stix.Object {
+		return obj(t, `{"type":"identity","id":%q,"spec_version":"2.1","created":"2024-05-03T00:00:00.000Z","modified":"2024-05-03T00:00:00.000Z","name":"OFAC","object_marking_refs":[%q]}`, source, stix.TLPClearID)
+	}
+	if _, err := n.svc.Submit(ctx, n.a, []*stix.Object{src()}, intel.SubmitOptions{SkipSameContent: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := n.svc.Submit(ctx, n.b, []*stix.Object{src()}, intel.SubmitOptions{SkipSameContent: true})
+	if err != nil || res.Unchanged != 1 {
+		t.Fatalf("b's import of the same identity: %+v, %v", res, err)
+	}
+	// Without the importer's option, it is another organisation's object.
+	if _, err := n.svc.Submit(ctx, n.b, []*stix.Object{src()}, intel.SubmitOptions{}); fault.CodeOf(err) != fault.Forbidden {
+		t.Errorf("plain submit: %v", err)
+	}
+	// Different content is still refused.
+	other := src()
+	other.Set("name", "not OFAC")
+	other.Set("modified", "2024-06-01T00:00:00.000Z")
+	if _, err := n.svc.Submit(ctx, n.b, []*stix.Object{other}, intel.SubmitOptions{SkipSameContent: true}); fault.CodeOf(err) != fault.Forbidden {
+		t.Errorf("different content: %v", err)
+	}
+}

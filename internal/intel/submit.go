@@ -3,6 +3,7 @@ package intel
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -134,6 +135,12 @@ func (s *Service) Submit(ctx context.Context, v access.Viewer, objs []*stix.Obje
 				continue
 			}
 			versions, e := s.checkStored(ctx, tx, v, o, recs[i], bundleMarkings)
+			if e != nil && e.code == fault.Forbidden && opts.SkipSameContent && heldByOther(versions, o, v) {
+				// An importer's shared fact (the OFAC identity, a victim)
+				// another organisation already holds, the same: keep theirs.
+				res.Objects[i].Status = Unchanged
+				continue
+			}
 			if e != nil {
 				if e.code == fault.Internal {
 					return errors.New(e.msg)
@@ -306,7 +313,7 @@ func (s *Service) checkStored(ctx context.Context, tx Tx, v access.Viewer, o *st
 	for i := range versions {
 		r := &versions[i]
 		if r.Owner != rec.Owner {
-			return nil, &objErr{fault.Forbidden, fmt.Sprintf("%s is owned by another organisation; only its owner may add versions", o.ID)}
+			return versions, &objErr{fault.Forbidden, fmt.Sprintf("%s is owned by another organisation; only its owner may add versions", o.ID)}
 		}
 		if r.Version == rec.Version && !bytes.Equal(r.Data, rec.Data) {
 			return nil, &objErr{fault.Conflict, fmt.Sprintf("version %s of %s is already stored with different content; a change needs a later modified", o.Modified(), o.ID)}
@@ -368,5 +375,35 @@ func sameContent(versions []Record, o *stix.Object) bool {
 	// The signature covers "modified": compare what is signed.
 	ca, err1 := signedBytes(a)
 	cb, err2 := signedBytes(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ca, cb)
+}
+
+// heldByOther reports whether another organisation holds o's id as the
+// current version, with the same content but for "modified" and the
+// provenance, visible to v.
+func heldByOther(versions []Record, o *stix.Object, v access.Viewer) bool {
+	cur := latestOf(versions)
+	if cur == nil || cur.Owner == v.Org || !access.CanSee(v, cur.Holding()) {
+		return false
+	}
+	stored, err := cur.Object()
+	if err != nil {
+		return false
+	}
+	a, b := stored.Clone(), o.Clone()
+	for _, x := range []*stix.Object{a, b} {
+		x.Delete("modified")
+		var exts map[string]json.RawMessage
+		if _, err := x.Decode("extensions", &exts); err == nil && exts != nil {
+			delete(exts, stix.ProvenanceExtensionID)
+			if len(exts) == 0 {
+				x.Delete("extensions")
+			} else if err := x.Set("extensions", exts); err != nil {
+				return false
+			}
+		}
+	}
+	ca, err1 := a.Canonical()
+	cb, err2 := b.Canonical()
 	return err1 == nil && err2 == nil && bytes.Equal(ca, cb)
 }
