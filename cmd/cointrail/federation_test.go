@@ -320,21 +320,23 @@ func TestThreeNodes(t *testing.T) {
 	fakePub, fakePriv, _ := ed25519.GenerateKey(rand.Reader)
 	fakeOrg := stix.NewID("identity")
 	fake := fakePeer(t, fakePub, fakePriv, fakeOrg, bundle.Objects, green)
-	st, _ := sqlite.Open(context.Background(), filepath.Join(dirC, node.DBFile), sqlite.Options{})
-	lastBefore, _ := st.LastAdded(context.Background())
-	st.Close()
 	mustRun(t, "org", "create", "fakeorg", "--id", fakeOrg, "--data", dirC)
 	mustRun(t, "peer", "add", "fake", "--url", fake.URL, "--token", "any", "--key", node.EncodePublic(fakePub), "--data", dirC)
 	res := mustRun(t, "peer", "sync", "fake", "--data", dirC)
 	if !strings.Contains(res, "0 pulled") || !strings.Contains(res, "3 rejected") {
 		t.Errorf("sync with the fake peer: %s", res)
 	}
-	st, _ = sqlite.Open(context.Background(), filepath.Join(dirC, node.DBFile), sqlite.Options{})
+	st, _ := sqlite.Open(context.Background(), filepath.Join(dirC, node.DBFile), sqlite.Options{})
 	defer st.Close()
-	recs, _ := st.Query(context.Background(), intel.Query{After: lastBefore})
-	for _, r := range recs {
-		if r.Type == "campaign" {
-			t.Errorf("the fake peer's page stored %s", r.ID)
+	for _, id := range []string{green, "campaign--00000000-0000-4000-8000-0000000000f1", "campaign--00000000-0000-4000-8000-0000000000f2"} {
+		vs, _ := st.Versions(context.Background(), id)
+		for _, r := range vs {
+			if strings.Contains(string(r.Data), "tampered") || strings.Contains(string(r.Data), "wrong key") || strings.Contains(string(r.Data), "unsigned") {
+				t.Errorf("the fake peer's page stored %s: %s", id, r.Data)
+			}
+		}
+		if id == green && len(vs) != 1 {
+			t.Errorf("C holds %d versions of the GREEN object, want 1", len(vs))
 		}
 	}
 	if got := mustRun(t, "export", "stix", "--data", dirC, "--as", "charlie"); strings.Contains(got, "tampered") {

@@ -63,7 +63,8 @@ func (m *Main) importCommand() *cobra.Command {
 	stixCmd.Flags().StringVar(&orgName, "org", "", "the organisation that owns the imported objects")
 	stixCmd.Flags().StringVar(&tlpName, "tlp", "", "mark unmarked objects clear, green, amber, amber+strict or red")
 	stixCmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
-	cmd.AddCommand(stixCmd, m.importOFACCommand(), m.importTagPackCommand(), m.importIncidentsCommand())
+	cmd.AddCommand(stixCmd, m.importOFACCommand(), m.importTagPackCommand(), m.importIncidentsCommand(),
+		m.importMISPCommand(), m.importMISPGalaxyCommand())
 	return cmd
 }
 
@@ -169,7 +170,7 @@ func (m *Main) exportCommand() *cobra.Command {
 	}
 	d.register(stixCmd)
 	stixCmd.Flags().StringVar(&asName, "as", "", "the organisation whose view to export")
-	cmd.AddCommand(stixCmd, m.exportTagPackCommand())
+	cmd.AddCommand(stixCmd, m.exportTagPackCommand(), m.exportMISPCommand())
 	return cmd
 }
 
