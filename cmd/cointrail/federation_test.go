@@ -277,6 +277,17 @@ func TestThreeNodes(t *testing.T) {
 		}
 	}
 
+	// A rotates its key: peers bind the new key from A's document, under
+	// the old one, and take A's new objects.
+	a.stop()
+	mustRun(t, "node", "key", "rotate", "--data", dirA)
+	a = startServer(t, dirA, strings.TrimPrefix(a.url, "http://"))
+	const rotated = "campaign--00000000-0000-4000-8000-0000000000c5"
+	post(t, a.url, tokA, []string{obj(rotated, "signed with the new key", stix.TLPGreenID)})
+	eventually(t, "the object signed with A's new key to reach B", 60*time.Second, func() bool {
+		return visible(t, dirB, "bravo")[rotated]
+	})
+
 	// A large pull, interrupted by SIGKILL.
 	const large = 12000
 	for i := 0; i < large; i += 1000 {

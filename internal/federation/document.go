@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cointrail/cointrail/internal/access"
@@ -82,11 +83,16 @@ type Binding struct {
 }
 
 // VerifyDocument checks a peer's document against the key the peer's
-// operator gave out of band (trusted): the document must list that key,
-// every other key it binds must be announced by a bound key, and the
-// document must be signed by a bound key. It returns the keys and the
-// organisations to bind, each organisation named "<peer>/<name>".
+// operator gave out of band (trusted), or the keys already bound to the
+// peer: the document must list one of them, every other key it binds must
+// be announced by a bound key, and the document must be signed by a bound
+// key. It returns the keys and the organisations to bind, each
+// organisation named "<peer>/<name>".
 func VerifyDocument(data []byte, trusted ed25519.PublicKey, peer string) (*Binding, error) {
+	return verifyDocument(data, []ed25519.PublicKey{trusted}, peer)
+}
+
+func verifyDocument(data []byte, trustedKeys []ed25519.PublicKey, peer string) (*Binding, error) {
 	var d Document
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("node document: %w", err)
@@ -95,14 +101,19 @@ func VerifyDocument(data []byte, trusted ed25519.PublicKey, peer string) (*Bindi
 		return nil, fmt.Errorf("not a signed node document")
 	}
 	bound := map[string]node.PublicKey{}
-	trustedID := node.KeyID(trusted)
-	for _, k := range d.Keys {
-		if k.ID == trustedID && ed25519.PublicKey(k.Public).Equal(trusted) {
-			bound[k.ID] = k
+	for _, trusted := range trustedKeys {
+		for _, k := range d.Keys {
+			if k.ID == node.KeyID(trusted) && ed25519.PublicKey(k.Public).Equal(trusted) {
+				bound[k.ID] = k
+			}
 		}
 	}
 	if len(bound) == 0 {
-		return nil, fmt.Errorf("the peer's document does not list the key you gave (%s); check --key", trustedID)
+		ids := make([]string, len(trustedKeys))
+		for i, k := range trustedKeys {
+			ids[i] = node.KeyID(k)
+		}
+		return nil, fmt.Errorf("the peer's document does not list the key you gave (%s); check --key", strings.Join(ids, ", "))
 	}
 	// Follow announcements until no more keys join.
 	for grew := true; grew; {

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,7 @@ type metrics struct {
 	up          *prometheus.GaugeVec
 	lag         *prometheus.GaugeVec
 	lastSuccess *prometheus.GaugeVec
+	lastError   *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -85,9 +87,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "cointrail", Subsystem: "federation", Name: "last_success_timestamp_seconds",
 			Help: "When the last sync round with the peer succeeded.",
 		}, []string{"peer"}),
+		lastError: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "cointrail", Subsystem: "federation", Name: "last_error_timestamp_seconds",
+			Help: "When the last sync round with the peer failed (its message: cointrail peer list).",
+		}, []string{"peer"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.objects, m.errors, m.up, m.lag, m.lastSuccess)
+		reg.MustRegister(m.objects, m.errors, m.up, m.lag, m.lastSuccess, m.lastError)
 	}
 	return m
 }
@@ -219,6 +225,7 @@ func (s *Syncer) Sync(ctx context.Context, p Peer) error {
 		st.LastError, st.LastErrorAt = err.Error(), now
 		s.m.errors.WithLabelValues(p.Name).Inc()
 		s.m.up.WithLabelValues(p.Name).Set(0)
+		s.m.lastError.WithLabelValues(p.Name).Set(float64(now.Unix()))
 	} else {
 		st.LastSuccess = now
 		s.m.up.WithLabelValues(p.Name).Set(1)
@@ -262,6 +269,9 @@ func (s *Syncer) sync(ctx context.Context, p Peer, st *Status) error {
 	}
 	c, err := NewClient(p.URL, p.Token, []byte(p.CA), s.opts.Timeout)
 	if err != nil {
+		return err
+	}
+	if err := s.refresh(ctx, c, p); err != nil {
 		return err
 	}
 	cols, err := c.Collections(ctx)
@@ -412,4 +422,48 @@ func (s *Syncer) push(ctx context.Context, c *Client, p Peer, col Collection, st
 			return nil
 		}
 	}
+}
+
+// refresh reads the peer's node document again, checks it against the keys
+// already bound to the peer, and binds what is new: a key the peer rotated
+// to (announced under a bound key), an organisation the peer added.
+func (s *Syncer) refresh(ctx context.Context, c *Client, p Peer) error {
+	bound, err := s.svc.Store().NodeKeys(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	if len(bound) == 0 {
+		return fmt.Errorf("no key is bound to peer %s", p.Name)
+	}
+	trusted := make([]ed25519.PublicKey, len(bound))
+	have := map[string]bool{}
+	for i, k := range bound {
+		trusted[i] = k.Public
+		have[k.ID] = true
+	}
+	doc, err := c.Document(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := verifyDocument(doc, trusted, p.Name)
+	if err != nil {
+		return fmt.Errorf("node document: %w", err)
+	}
+	var newKeys []access.NodeKey
+	for _, k := range b.Keys {
+		if !have[k.ID] {
+			newKeys = append(newKeys, k)
+		}
+	}
+	var newOrgs []access.Org
+	for _, o := range b.Orgs {
+		if cur, err := s.svc.Store().Org(ctx, o.ID); err != nil || cur.Node != p.Name {
+			newOrgs = append(newOrgs, o)
+		}
+	}
+	if len(newKeys) == 0 && len(newOrgs) == 0 {
+		return nil
+	}
+	s.opts.Logger.InfoContext(ctx, "peer document changed", "peer", p.Name, "new_keys", len(newKeys), "new_orgs", len(newOrgs))
+	return s.svc.BindNode(ctx, s.operator, p.Name, newKeys, newOrgs, "", "")
 }
