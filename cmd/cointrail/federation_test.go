@@ -277,6 +277,22 @@ func TestThreeNodes(t *testing.T) {
 		}
 	}
 
+	// B's metrics count what it pulled from A, and its lag.
+	mres, err := http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mres.Body)
+	mres.Body.Close()
+	for _, m := range []string{`cointrail_federation_objects_total{direction="pull",outcome="added",peer="a"}`, `cointrail_federation_lag_seconds{peer="a"}`, `cointrail_federation_up{peer="a"} 1`} {
+		if !strings.Contains(string(metrics), m) {
+			t.Errorf("B's metrics lack %s", m)
+		}
+	}
+	if list := mustRun(t, "peer", "list", "--data", dirB); !strings.Contains(list, "a ") || strings.Contains(list, tokAB) {
+		t.Errorf("peer list:\n%s", list)
+	}
+
 	// A rotates its key: peers bind the new key from A's document, under
 	// the old one, and take A's new objects.
 	a.stop()
