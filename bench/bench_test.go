@@ -29,6 +29,7 @@ import (
 	"github.com/cointrail/cointrail/internal/stix"
 	"github.com/cointrail/cointrail/internal/store/postgres"
 	"github.com/cointrail/cointrail/internal/store/sqlite"
+	"github.com/cointrail/cointrail/internal/taxii"
 )
 
 const (
@@ -51,7 +52,7 @@ func BenchmarkIngest(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			ctx := context.Background()
-			n := startNode(b, be.open(b, ""))
+			n := startNode(b, be.open(b, ""), nil)
 			c := Corpus{Seed: "ingest-" + randomHex(), Owner: n.owner, Recipient: n.reader}
 			k := 0
 			body := c.Bundle(0, bundleCases)
@@ -102,23 +103,7 @@ func BenchmarkRead(b *testing.B) {
 
 func benchRead(b *testing.B, be backend, sizeName string, total int) {
 	ctx := context.Background()
-	seed := "read-" + sizeName
-	dataset := "read_" + sizeName
-	st := be.open(b, dataset)
-	probe := Corpus{Seed: seed}
-	if done := storedBatches(ctx, b, st, probe, total); done == 0 {
-		if last, err := st.LastAdded(ctx); err != nil {
-			b.Fatal(err)
-		} else if last > 0 {
-			// Something else, or a fill cut short before its first batch:
-			// start again from an empty store.
-			b.Logf("%s %s: the cached store holds no batch of this corpus; refilling", be.name, sizeName)
-			st = be.reset(b, dataset, st)
-		}
-	}
-	n := startNode(b, st)
-	c := Corpus{Seed: seed, Owner: n.owner, Recipient: n.reader}
-	fill(ctx, b, be.name+" "+sizeName, n, c, total)
+	n := filledNode(b, be, "read_"+sizeName, "read-"+sizeName, total, nil)
 
 	want := VisibleCases(total/CaseSize) * CaseSize
 	served, pages := 0, 0
@@ -137,6 +122,29 @@ func benchRead(b *testing.B, be backend, sizeName string, total int) {
 	}
 	b.ReportMetric(float64(served)/b.Elapsed().Seconds(), "objects/s")
 	b.ReportMetric(float64(pages)/float64(b.N), "pages/op")
+}
+
+// filledNode returns a node on the cached store of dataset holding the
+// first total objects of the corpus with seed, filling what it lacks
+// through intel.Service.Submit (signed with signer, if set).
+func filledNode(b *testing.B, be backend, dataset, seed string, total int, signer intel.Signer) *node {
+	ctx := context.Background()
+	st := be.open(b, dataset)
+	probe := Corpus{Seed: seed}
+	if done := storedBatches(ctx, b, st, probe, total); done == 0 {
+		if last, err := st.LastAdded(ctx); err != nil {
+			b.Fatal(err)
+		} else if last > 0 {
+			// Something else, or a fill cut short before its first batch:
+			// start again from an empty store.
+			b.Logf("%s %s: the cached store holds no batch of this corpus; refilling", be.name, dataset)
+			st = be.reset(b, dataset, st)
+		}
+	}
+	n := startNode(b, st, signer)
+	c := Corpus{Seed: seed, Owner: n.owner, Recipient: n.reader}
+	fill(ctx, b, be.name+" "+dataset, n, c, total)
+	return n
 }
 
 // A backend opens stores of one kind.
@@ -165,7 +173,7 @@ func sqlitePath(b *testing.B, dataset string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	return filepath.Join(dir, fmt.Sprintf("%s-schema%d-corpus%d.db", dataset, sqlite.SchemaVersion(), corpusVersion))
+	return filepath.Join(dir, fmt.Sprintf("%s-schema%d-corpus%d.db", dataset, sqlite.SchemaVersion(), CorpusVersion))
 }
 
 func openSQLite(b *testing.B, dataset string) intel.Store {
@@ -241,9 +249,9 @@ func postgresDatabase(b *testing.B, name string, fresh bool) string {
 }
 
 // postgresName returns the database of a cached dataset:
-// cointrail_bench_<size>.
+// cointrail_bench_<size> for read_<size>, else cointrail_bench_<dataset>.
 func postgresName(dataset string) string {
-	return "cointrail_bench_" + dataset[len("read_"):]
+	return "cointrail_bench_" + strings.TrimPrefix(dataset, "read_")
 }
 
 func openPostgres(b *testing.B, dataset string) intel.Store {
@@ -306,11 +314,12 @@ type node struct {
 
 // startNode bootstraps a node on st, or finds its organisations on a
 // store set up before, makes fresh tokens, and serves the API without rate
-// limit.
-func startNode(b *testing.B, st intel.Store) *node {
+// limit, with TAXII 2.1 mounted as serve mounts it. With a signer, the
+// objects submitted are signed with it, as a node signs them.
+func startNode(b *testing.B, st intel.Store, signer intel.Signer) *node {
 	b.Helper()
 	ctx := context.Background()
-	opts := intel.Options{Address: address.Canonical}
+	opts := intel.Options{Address: address.Canonical, Signer: signer}
 	var svc *intel.Service
 	op, err := st.OrgByName(ctx, "operator")
 	switch {
@@ -346,7 +355,15 @@ func startNode(b *testing.B, st intel.Store) *node {
 	n := &node{svc: svc, owner: org("alpha"), reader: org("bravo")}
 	n.ownerToken = token(n.owner, access.Contributor)
 	n.readerToken = token(n.reader, access.Reader)
-	srv := httptest.NewServer(httpapi.New(svc, httpapi.Options{RatePerSecond: -1, MaxBodyBytes: 256 << 20}).Handler())
+	api := httpapi.New(svc, httpapi.Options{RatePerSecond: -1, MaxBodyBytes: 256 << 20})
+	tx, err := taxii.New(svc, taxii.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range tx.Paths() {
+		api.Mount(p, tx, httpapi.MountOptions{Public: true, WriteError: taxii.WriteError})
+	}
+	srv := httptest.NewServer(api.Handler())
 	b.Cleanup(srv.Close)
 	n.url, n.client = srv.URL, srv.Client()
 	return n

@@ -26,9 +26,9 @@ import (
 // wallet.
 const CaseSize = 10
 
-// corpusVersion changes whenever the objects a Corpus generates change, so
+// CorpusVersion changes whenever the objects a Corpus generates change, so
 // that cached databases filled by an older version are not reused.
-const corpusVersion = 1
+const CorpusVersion = 1
 
 // Corpus generates the benchmark objects: cases of [CaseSize] objects about
 // one cryptocurrency theft, written as the STIX a contributing organisation
@@ -37,8 +37,9 @@ const corpusVersion = 1
 // case number, so a filled database can be checked and resumed.
 //
 // Cases cycle through markings in sixes: three TLP:GREEN, one TLP:AMBER
-// shared with Recipient, two TLP:AMBER not shared. Recipient therefore sees
-// two thirds of the cases. A Corpus is a value, safe for concurrent use.
+// shared with Recipient, two TLP:AMBER not shared (shared too with
+// ShareAll). Recipient therefore sees two thirds of the cases (all of them
+// with ShareAll). A Corpus is a value, safe for concurrent use.
 type Corpus struct {
 	// Seed distinguishes corpora: every random-looking id and address is
 	// derived from it and the case number.
@@ -49,6 +50,10 @@ type Corpus struct {
 	// Recipient is the identity id of the organisation the shared
 	// TLP:AMBER cases name in the sharing extension.
 	Recipient string
+	// ShareAll shares every TLP:AMBER case with Recipient, who then sees
+	// every case (the sync benchmark, where the pulling peer's
+	// organisation is the recipient). Default: two thirds, as [CaseTLP].
+	ShareAll bool
 }
 
 // CaseTLP returns the marking of case k and whether it is shared with the
@@ -63,7 +68,8 @@ func CaseTLP(k int) (tlp stix.TLP, shared bool) {
 	return stix.TLPAmber, false
 }
 
-// VisibleCases returns how many of the cases [0, n) the Recipient sees.
+// VisibleCases returns how many of the cases [0, n) the Recipient sees
+// (without ShareAll).
 func VisibleCases(n int) int {
 	return n/6*4 + min(n%6, 4)
 }
@@ -73,6 +79,22 @@ func VisibleCases(n int) int {
 func (c Corpus) Bundle(first, n int) []byte {
 	out := make([]byte, 0, n*CaseSize*800)
 	out = fmt.Appendf(out, `{"type":"bundle","id":"bundle--%s","objects":[`, c.uuid("bundle", first, 0))
+	for k := first; k < first+n; k++ {
+		for i, o := range c.Case(k) {
+			if k > first || i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, o...)
+		}
+	}
+	return append(out, "]}"...)
+}
+
+// Envelope returns a TAXII 2.1 envelope, as a client posts to a
+// collection's objects, holding cases [first, first+n), n*CaseSize objects.
+func (c Corpus) Envelope(first, n int) []byte {
+	out := make([]byte, 0, n*CaseSize*800)
+	out = append(out, `{"objects":[`...)
 	for k := first; k < first+n; k++ {
 		for i, o := range c.Case(k) {
 			if k > first || i > 0 {
@@ -110,6 +132,9 @@ var epoch = time.Date(2022, 3, 1, 0, 0, 0, 0, time.UTC)
 // the incident.
 func (c Corpus) Case(k int) [][]byte {
 	tlp, shared := CaseTLP(k)
+	if c.ShareAll && tlp == stix.TLPAmber {
+		shared = true
+	}
 	created := stix.FormatTime(epoch.Add(time.Duration(k) * time.Minute))
 	occurred := stix.FormatTime(epoch.Add(time.Duration(k)*time.Minute - 36*time.Hour))
 	markings := []string{tlp.ID()}
@@ -258,7 +283,7 @@ func mustJSON(v map[string]any) []byte {
 // digest returns the SHA-256 of the corpus seed, a label and two numbers.
 func (c Corpus) digest(label string, k, i int) [32]byte {
 	var b []byte
-	b = fmt.Appendf(b, "cointrail bench v%d\x00%s\x00%s\x00%d\x00%d", corpusVersion, c.Seed, label, k, i)
+	b = fmt.Appendf(b, "cointrail bench v%d\x00%s\x00%s\x00%d\x00%d", CorpusVersion, c.Seed, label, k, i)
 	return sha256.Sum256(b)
 }
 

@@ -7,15 +7,20 @@
 #   COINTRAIL_TEST_POSTGRES  admin URL of a PostgreSQL server the benchmarks
 #                            create databases on. Default: the local server,
 #                            postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
-#   COINTRAIL_BENCH_LARGE=1  also read 1M objects (the first run fills each
-#                            store, which takes minutes; the filled stores
-#                            are kept: $TMPDIR/cointrail-bench/*.db and the
-#                            databases cointrail_bench_<size>)
+#   COINTRAIL_BENCH_LARGE=1  also read 1M objects, over REST and TAXII (the
+#                            first run fills each store, which takes
+#                            minutes; the filled stores are kept:
+#                            $TMPDIR/cointrail-bench/*.db and the databases
+#                            cointrail_bench_<size> and
+#                            cointrail_bench_signed_<size>)
 #   COUNT                    runs of each benchmark. Default: 3
 #   OUT                      folder for the raw results. Default: a new one
 #                            under $TMPDIR
 #   PROFILE=1                also write a CPU profile of one ingest run per
-#                            store and print its top functions
+#                            store and of the receive path of a sync (SQLite),
+#                            and print their top functions
+#
+# The sync between two node processes is bench/sync.sh, run apart.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,6 +64,18 @@ if [ "${COINTRAIL_BENCH_LARGE:-}" = 1 ]; then
   run read-1M '^BenchmarkRead$/^(sqlite|postgres)$/^1M$' 1x
 fi
 
+# TAXII 2.1, on a node that signs what its organisations submit: adds of
+# envelopes of 1,000 objects (20 per run, each run into an empty store), and
+# the paged read of the signed stores (10 passes over 10k, one over 1M).
+run taxii-add '^BenchmarkTAXIIAdd$' 20x
+run taxii-read-10k '^BenchmarkTAXIIRead$/^(sqlite|postgres)$/^10k$' 10x
+if [ "${COINTRAIL_BENCH_LARGE:-}" = 1 ]; then
+  run taxii-read-1M '^BenchmarkTAXIIRead$/^(sqlite|postgres)$/^1M$' 1x
+fi
+# What a pulling node does with each page, without HTTP: 20 pages of 1,000
+# signed objects per run.
+run receive '^BenchmarkReceive$' 20x
+
 if [ "${PROFILE:-}" = 1 ]; then
   for store in sqlite postgres; do
     step "CPU profile of BenchmarkIngest/$store"
@@ -68,6 +85,11 @@ if [ "${PROFILE:-}" = 1 ]; then
     go tool pprof -top -cum -nodecount 60 "$out/bench.test" "$out/ingest-$store.cpu" 2>/dev/null \
       | grep -E 'cointrail|modernc.org/sqlite\.|pgx|net/http\.\(' | head -25
   done
+  step "CPU profile of BenchmarkReceive/sqlite"
+  go test -run '^$' -bench '^BenchmarkReceive$/^sqlite$' -benchtime 30x -timeout 0 \
+    -cpuprofile "$out/receive-sqlite.cpu" -o "$out/bench.test" ./bench
+  go tool pprof -top -cum -nodecount 70 "$out/bench.test" "$out/receive-sqlite.cpu" 2>/dev/null \
+    | grep -E 'cointrail|jcs|ed25519\.Verify$|encoding/json\.Unmarshal$|modernc.org/sqlite\.|runtime\.(mallocgc|gcBgMarkWorker)$' | head -30
 fi
 
 step "summary: objects/s (mean of $count runs) and SQLite/PostgreSQL"
@@ -79,13 +101,13 @@ cat "$out"/*.txt | awk '
   END {
     for (k in sum) {
       mean[k] = sum[k] / n[k]
-      printf "%-28s %10.0f objects/s\n", k, mean[k] | "sort"
+      printf "%-34s %10.0f objects/s\n", k, mean[k] | "sort"
     }
     close("sort")
     for (k in mean) if (k ~ /\/sqlite/) {
       p = k; sub(/\/sqlite/, "/postgres", p)
       r = k; sub(/\/sqlite/, "", r)
-      if (p in mean) printf "%-28s %10.2f (SQLite/PostgreSQL)\n", r, mean[k] / mean[p] | "sort"
+      if (p in mean) printf "%-34s %10.2f (SQLite/PostgreSQL)\n", r, mean[k] / mean[p] | "sort"
     }
     close("sort")
   }'
