@@ -462,7 +462,7 @@ func TestPush(t *testing.T) {
 		obj(green, "green from papa", stix.TLPGreenID)+","+obj(forQ, "amber for quebec", stix.TLPAmberID, idQ)+","+obj(private, "papa's own", stix.TLPAmberID)+`]}`), 0o600)
 	mustRun(t, "import", "stix", bundle, "--data", dirP, "--org", "papa")
 	out := mustRun(t, "peer", "sync", "q", "--data", dirP)
-	if !strings.Contains(out, "2 pushed") {
+	if !strings.Contains(out, "3 pushed, 0 rejected") { // papa's identity, the green object, the amber one for quebec
 		t.Errorf("push: %s", out)
 	}
 	got := visible(t, dirQ, "quebec")

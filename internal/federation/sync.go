@@ -310,36 +310,62 @@ func contains(list []string, s string) bool {
 }
 
 // pull brings a collection's new objects, a page per transaction with the
-// cursor that page moves to.
+// cursor that page moves to. The next page is fetched and parsed while the
+// current one is stored.
 func (s *Syncer) pull(ctx context.Context, c *Client, p Peer, col Collection, st *Status) error {
 	key := pullCursorKey(p.Name, col.Info.ID)
 	cursor, _, err := s.svc.Store().State(ctx, key)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		page *Page
+		err  error
+	}
+	pages := make(chan fetched, 1)
+	go func() {
+		defer close(pages)
+		after, next := cursor, ""
+		for {
+			a := after
+			if next != "" {
+				a = ""
+			}
+			page, err := c.Objects(ctx, col, a, next, s.opts.PageSize)
+			select {
+			case pages <- fetched{page, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || !page.More {
+				return
+			}
+			next = ""
+			switch {
+			case len(page.Objects) > 0:
+				after = page.LastAdded
+			case page.Next != "":
+				// A page the peer filtered empty: continue from its token.
+				next = page.Next
+			default:
+				return
+			}
+		}
+	}()
 	receiver := access.Viewer{Org: s.operator.Org, Role: access.Sync}
-	next := ""
-	for {
-		after := cursor
-		if next != "" {
-			after = ""
+	for f := range pages {
+		if f.err != nil {
+			return f.err
 		}
-		page, err := c.Objects(ctx, col, after, next, s.opts.PageSize)
-		if err != nil {
-			return err
-		}
-		next = ""
+		page := f.page
 		if len(page.Objects) > 0 {
 			res, err := s.svc.Receive(ctx, receiver, page.Objects, intel.ReceiveOptions{From: p.Name, StateKey: key, StateValue: page.LastAdded})
 			if err != nil {
 				return err
 			}
-			cursor = page.LastAdded
 			s.count(p.Name, "pull", res, st)
-		} else if page.More && page.Next != "" {
-			// A page the peer filtered empty: continue from its token.
-			next = page.Next
-			continue
 		}
 		if !page.More {
 			s.mu.Lock()
@@ -348,6 +374,7 @@ func (s *Syncer) pull(ctx context.Context, c *Client, p Peer, col Collection, st
 			return nil
 		}
 	}
+	return ctx.Err()
 }
 
 func (s *Syncer) count(peer, direction string, res *intel.ReceiveResult, st *Status) {

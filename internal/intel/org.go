@@ -67,6 +67,11 @@ func (s *Service) CreateOrg(ctx context.Context, v access.Viewer, name, id strin
 					return err
 				}
 			}
+			// Signed like every object the organisation owns, so peers
+			// take it.
+			if err := setProvenance(o, id, s.signer); err != nil {
+				return err
+			}
 			rec, err := record(o, id, true)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -70,15 +71,53 @@ func setProvenance(o *stix.Object, owner string, signer Signer) error {
 	return o.SetExtension(stix.ProvenanceExtensionID, "property-extension", map[string]any{"owner": owner, "signature": sig})
 }
 
-// verifySignature checks o's provenance signature with key.
-func verifySignature(o *stix.Object, sig *stix.Signature, key ed25519.PublicKey) error {
+// signedFromCanonical returns what o's owner's node signed, cut out of the
+// canonical JSON of o (data): the same bytes without the provenance
+// extension's signature. It reports false when the extension is not laid
+// out as nodes write it (extra properties, say), for the caller to take the
+// slow path ([signedBytes]).
+func signedFromCanonical(data []byte, owner string, sig *stix.Signature) ([]byte, bool) {
+	rawSig, err := json.Marshal(sig)
+	if err != nil {
+		return nil, false
+	}
+	canonSig, err := stix.Canonicalize(rawSig)
+	if err != nil {
+		return nil, false
+	}
+	canonOwner, err := stix.Canonicalize(mustJSON(owner))
+	if err != nil {
+		return nil, false
+	}
+	// In canonical JSON the extension's keys are sorted: extension_type,
+	// owner, signature; the signature closes the object.
+	prefix := []byte(`"` + stix.ProvenanceExtensionID + `":{"extension_type":"property-extension","owner":`)
+	prefix = append(prefix, canonOwner...)
+	cut := append([]byte(`,"signature":`), canonSig...)
+	whole := append(append(append([]byte{}, prefix...), cut...), '}')
+	i := bytes.Index(data, whole)
+	if i < 0 || bytes.Index(data[i+1:], whole) >= 0 {
+		return nil, false
+	}
+	start := i + len(prefix)
+	out := make([]byte, 0, len(data)-len(cut))
+	out = append(out, data[:start]...)
+	return append(out, data[start+len(cut):]...), true
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// verifyMessage checks sig over msg with key.
+func verifyMessage(msg []byte, sig *stix.Signature, key ed25519.PublicKey) error {
 	raw, err := base64.StdEncoding.DecodeString(sig.Sig)
 	if err != nil || len(raw) != ed25519.SignatureSize {
 		return fmt.Errorf("signature is not a base64 Ed25519 signature")
-	}
-	msg, err := signedBytes(o)
-	if err != nil {
-		return err
 	}
 	if !ed25519.Verify(key, msg, raw) {
 		return fmt.Errorf("signature does not verify with key %s: the object was changed or not signed by its owner's node", sig.Key)

@@ -32,21 +32,6 @@ type ReceiveResult struct {
 	Rejections []ObjectResult `json:"rejections,omitempty"`
 }
 
-// builtin reports whether id is one of the objects every node installs
-// itself (the TLP marking definitions, cointrail's extension definitions):
-// a peer's copy is not signed and not needed.
-func builtin(id string) bool {
-	if _, ok := stix.TLPOf(id); ok {
-		return true
-	}
-	for _, o := range stix.ExtensionDefinitions() {
-		if o.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // Receive stores objects that come from a peer node, pulled or pushed,
 // keeping their owners. Each object must carry the provenance extension
 // with its owner, an organisation this node knows bound to a node, and the
@@ -97,7 +82,7 @@ func (s *Service) Receive(ctx context.Context, v access.Viewer, objs []*stix.Obj
 	var verify []int
 	for i, o := range objs {
 		items[i].o = o
-		if builtin(o.ID) {
+		if stix.IsBuiltin(o.ID) {
 			items[i].skip = true
 			continue
 		}
@@ -133,11 +118,25 @@ func (s *Service) Receive(ctx context.Context, v access.Viewer, objs []*stix.Obj
 			it.err = &objErr{fault.Forbidden, fmt.Sprintf("signed with key %q, which is not a key of the node of its owner %s", sig.Key, owner)}
 			return
 		}
-		if err := verifySignature(it.o, sig, key); err != nil {
+		// One canonicalisation serves both the check and the record: what
+		// was signed is the canonical JSON without the signature.
+		data, err := it.o.Canonical()
+		if err != nil {
+			it.err = &objErr{fault.Invalid, err.Error()}
+			return
+		}
+		msg, ok := signedFromCanonical(data, owner, sig)
+		if !ok {
+			if msg, err = signedBytes(it.o); err != nil {
+				it.err = &objErr{fault.Invalid, err.Error()}
+				return
+			}
+		}
+		if err := verifyMessage(msg, sig, key); err != nil {
 			it.err = &objErr{fault.Forbidden, err.Error()}
 			return
 		}
-		rec, err := record(it.o, owner, org.Local)
+		rec, err := recordOf(it.o, data, owner, org.Local)
 		if err != nil {
 			it.err = &objErr{fault.Invalid, err.Error()}
 			return

@@ -127,6 +127,11 @@ func record(o *stix.Object, owner string, local bool) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return recordOf(o, data, owner, local)
+}
+
+// recordOf builds the stored record of o, whose canonical JSON is data.
+func recordOf(o *stix.Object, data []byte, owner string, local bool) (*Record, error) {
 	version, err := versionOf(o)
 	if err != nil {
 		return nil, err

@@ -133,12 +133,41 @@ func setAll(o *Object, props map[string]any) {
 // Extension returns the raw properties of the extension with key id in the
 // object's "extensions", or nil.
 func (o *Object) Extension(id string) map[string]json.RawMessage {
-	var exts map[string]map[string]json.RawMessage
-	if _, err := o.Decode("extensions", &exts); err != nil {
+	if !o.extsDone {
+		o.exts = nil
+		if _, err := o.Decode("extensions", &o.exts); err != nil {
+			o.exts = nil
+		}
+		o.extsDone = true
+	}
+	ext, ok := o.exts[id]
+	if !ok {
 		return nil
 	}
-	return exts[id]
+	// A copy: callers may change it.
+	out := make(map[string]json.RawMessage, len(ext))
+	for k, v := range ext {
+		out[k] = v
+	}
+	return out
 }
+
+// builtinIDs are the objects every node installs itself.
+var builtinIDs = func() map[string]bool {
+	ids := map[string]bool{}
+	for _, o := range append(TLPMarkingDefinitions(), ExtensionDefinitions()...) {
+		ids[o.ID] = true
+	}
+	for id := range tlpByID {
+		ids[id] = true
+	}
+	return ids
+}()
+
+// IsBuiltin reports whether id is one of the objects every node installs
+// itself: the TLP marking definitions (and their older ids), cointrail's
+// extension definitions and the identity that authors them.
+func IsBuiltin(id string) bool { return builtinIDs[id] }
 
 // SetExtension sets the extension with key id to props, adding the
 // extension_type given.

@@ -27,7 +27,7 @@ import (
 // Object is one STIX object of any type, kept with all its properties.
 //
 // The zero value is not usable; build objects with [Parse] or [New]. An Object
-// is not safe for concurrent mutation.
+// is not safe for concurrent use: reads cache what they decode.
 type Object struct {
 	// Type is the value of the "type" property.
 	Type string
@@ -35,6 +35,9 @@ type Object struct {
 	ID string
 
 	props map[string]json.RawMessage
+	// exts caches the decoded "extensions"; extsDone says it is filled.
+	exts     map[string]map[string]json.RawMessage
+	extsDone bool
 }
 
 // New returns an object of the given type and id with no other properties.
@@ -208,6 +211,8 @@ func (o *Object) Set(name string, v any) error {
 	}
 	o.props[name] = raw
 	switch name {
+	case "extensions":
+		o.exts, o.extsDone = nil, false
 	case "type":
 		o.Type, _ = v.(string)
 	case "id":
@@ -220,6 +225,9 @@ func (o *Object) Set(name string, v any) error {
 func (o *Object) Delete(name string) {
 	if name == "type" || name == "id" {
 		return
+	}
+	if name == "extensions" {
+		o.exts, o.extsDone = nil, false
 	}
 	delete(o.props, name)
 }
