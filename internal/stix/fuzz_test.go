@@ -29,6 +29,11 @@ func FuzzParseValidate(f *testing.F) {
 		if err != nil {
 			return // e.g. numbers JCS cannot represent
 		}
+		if m, err := o.MarshalJSON(); err == nil {
+			if c0, err := Canonicalize(m); err != nil || !bytes.Equal(c0, c1) {
+				t.Fatalf("Canonical and Canonicalize(MarshalJSON) differ:\n%s\n%s (%v)", c1, c0, err)
+			}
+		}
 		again, err := Parse(c1)
 		if err != nil {
 			t.Fatalf("canonical JSON does not parse: %v\n%s", err, c1)

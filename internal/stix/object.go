@@ -18,10 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/gowebpki/jcs"
 )
 
 // Object is one STIX object of any type, kept with all its properties.
@@ -248,20 +245,32 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 
 // Canonical returns the RFC 8785 (JCS) canonical JSON of the object.
 func (o *Object) Canonical() ([]byte, error) {
-	data, err := o.MarshalJSON()
-	if err != nil {
-		return nil, err
+	names := make([]string, 0, len(o.props))
+	size := 2
+	for k, v := range o.props {
+		names = append(names, k)
+		size += len(k) + len(v) + 4
 	}
-	return Canonicalize(data)
-}
-
-// Canonicalize returns the RFC 8785 (JCS) canonical form of JSON data.
-func Canonicalize(data []byte) ([]byte, error) {
-	out, err := jcs.Transform(data)
-	if err != nil {
-		return nil, &SyntaxError{Msg: "cannot canonicalise: " + strings.ToLower(err.Error())}
+	slices.SortFunc(names, func(a, b string) int { return compareUTF16([]byte(a), []byte(b)) })
+	c := canonicalizer{out: make([]byte, 0, size)}
+	c.out = append(c.out, '{')
+	for i, k := range names {
+		if i > 0 {
+			c.out = append(c.out, ',')
+		}
+		c.out = appendString(c.out, []byte(k))
+		c.out = append(c.out, ':')
+		c.in, c.pos = o.props[k], 0
+		c.space()
+		if err := c.value(1); err != nil {
+			return nil, &SyntaxError{Msg: fmt.Sprintf("cannot canonicalise property %q: %v", k, err)}
+		}
+		c.space()
+		if c.pos != len(c.in) {
+			return nil, &SyntaxError{Msg: fmt.Sprintf("cannot canonicalise property %q: data after the value", k)}
+		}
 	}
-	return out, nil
+	return append(c.out, '}'), nil
 }
 
 // Modified returns the object's version timestamp: "modified", or for objects
