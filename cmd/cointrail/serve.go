@@ -67,7 +67,7 @@ func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
 	fl.DurationVar(&f.syncInterval, "sync-interval", 30*time.Second, "time between two sync rounds with a peer")
 	fl.DurationVar(&f.syncTimeout, "sync-timeout", time.Minute, "bound on each request to a peer")
 	fl.DurationVar(&f.syncBackoff, "sync-backoff-max", 5*time.Minute, "longest wait after failed sync rounds (the wait doubles from 1s)")
-	fl.IntVar(&f.syncPage, "sync-page", 1000, "objects per page when pulling from or pushing to a peer")
+	fl.IntVar(&f.syncPage, "sync-page", 5000, "objects per page when pulling from or pushing to a peer")
 }
 
 // taxiiConfig reads the TAXII configuration the flags give.
