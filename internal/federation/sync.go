@@ -319,13 +319,19 @@ func (s *Syncer) pull(ctx context.Context, c *Client, p Peer, col Collection, st
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	type fetched struct {
 		page *Page
 		err  error
 	}
 	pages := make(chan fetched, 1)
+	wg.Add(2)
 	go func() {
+		defer wg.Done()
 		defer close(pages)
 		after, next := cursor, ""
 		for {
@@ -354,14 +360,39 @@ func (s *Syncer) pull(ctx context.Context, c *Client, p Peer, col Collection, st
 			}
 		}
 	}()
+	// Signatures of the next page are checked while this one is stored.
 	receiver := access.Viewer{Org: s.operator.Org, Role: access.Sync}
-	for f := range pages {
+	type verified struct {
+		page *Page
+		recv *intel.Received
+		err  error
+	}
+	checked := make(chan verified, 1)
+	go func() {
+		defer wg.Done()
+		defer close(checked)
+		for f := range pages {
+			v := verified{page: f.page, err: f.err}
+			if f.err == nil && len(f.page.Objects) > 0 {
+				v.recv, v.err = s.svc.Verify(ctx, receiver, f.page.Objects)
+			}
+			select {
+			case checked <- v:
+			case <-ctx.Done():
+				return
+			}
+			if v.err != nil {
+				return
+			}
+		}
+	}()
+	for f := range checked {
 		if f.err != nil {
 			return f.err
 		}
 		page := f.page
-		if len(page.Objects) > 0 {
-			res, err := s.svc.Receive(ctx, receiver, page.Objects, intel.ReceiveOptions{From: p.Name, StateKey: key, StateValue: page.LastAdded})
+		if f.recv != nil {
+			res, err := f.recv.Store(ctx, intel.ReceiveOptions{From: p.Name, StateKey: key, StateValue: page.LastAdded})
 			if err != nil {
 				return err
 			}

@@ -41,17 +41,37 @@ type ReceiveResult struct {
 // stored in one transaction, with the state key of opts. Only a sync or an
 // admin viewer receives.
 func (s *Service) Receive(ctx context.Context, v access.Viewer, objs []*stix.Object, opts ReceiveOptions) (*ReceiveResult, error) {
+	r, err := s.Verify(ctx, v, objs)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store(ctx, opts)
+}
+
+// receivedItem is one object of a [Received] batch.
+type receivedItem struct {
+	o    *stix.Object
+	rec  *Record
+	err  *objErr
+	skip bool
+}
+
+// Received is a batch of a peer's objects whose signatures were checked,
+// ready to [Received.Store]. A sync verifies the next page while it stores
+// the one before.
+type Received struct {
+	s     *Service
+	v     access.Viewer
+	items []receivedItem
+}
+
+// Verify runs the checks of [Service.Receive] that need no transaction:
+// owners, keys, validity and signatures, on every core.
+func (s *Service) Verify(ctx context.Context, v access.Viewer, objs []*stix.Object) (*Received, error) {
 	if v.Role != access.Sync && v.Role != access.Admin {
 		return nil, fault.New(fault.Forbidden, "only a peer node (role sync) sends signed objects")
 	}
-	res := &ReceiveResult{}
-	type item struct {
-		o     *stix.Object
-		rec   *Record
-		owner access.Org
-		err   *objErr
-		skip  bool
-	}
+	type item = receivedItem
 	items := make([]item, len(objs))
 	orgs := map[string]*access.Org{}
 	keys := map[string][]access.NodeKey{}
@@ -155,7 +175,15 @@ func (s *Service) Receive(ctx context.Context, v access.Viewer, objs []*stix.Obj
 		}()
 	}
 	wg.Wait()
+	return &Received{s: s, v: v, items: items}, nil
+}
 
+// Store stores the verified objects in one transaction, with the state key
+// of opts, after the checks that need the store (markings, ownership of
+// existing ids, versions).
+func (r *Received) Store(ctx context.Context, opts ReceiveOptions) (*ReceiveResult, error) {
+	s, v, items := r.s, r.v, r.items
+	res := &ReceiveResult{}
 	var added []string
 	err := s.store.Update(ctx, func(tx Tx) error {
 		added = added[:0]
