@@ -146,37 +146,26 @@ func (m *Main) exportMISPCommand() *cobra.Command {
 		Long:  `misp writes every report the organisation may see as a MISP event, with the attributes, objects and threat-actor clusters it refers to, in the form MISP's REST API answers ({"response": [{"Event": ...}, ...]}, one event a line). "cointrail import misp" reads it back into the same objects.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asName == "" {
-				return usagef("export misp needs --as ORG (whose view to export)")
-			}
 			ctx := cmd.Context()
-			e, err := m.open(ctx, d)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			v, err := e.as(ctx, asName)
-			if err != nil {
-				return err
-			}
-			v.Role = access.Reader
-			var objs []*stix.Object
-			err = e.svc.Export(ctx, v, func(r *intel.Record) error {
-				switch stix.KindOf(r.Type) {
-				case stix.KindSCO, stix.KindSRO, stix.KindMeta:
-					return nil // derived from the attributes and clusters; not written
-				}
-				o, err := r.Object()
+			return m.exportAs(ctx, d, asName, "export misp", func(e *env, v access.Viewer) error {
+				var objs []*stix.Object
+				err := e.svc.Export(ctx, v, func(r *intel.Record) error {
+					switch stix.KindOf(r.Type) {
+					case stix.KindSCO, stix.KindSRO, stix.KindMeta:
+						return nil // derived from the attributes and clusters; not written
+					}
+					o, err := r.Object()
+					if err != nil {
+						return err
+					}
+					objs = append(objs, o)
+					return nil
+				})
 				if err != nil {
 					return err
 				}
-				objs = append(objs, o)
-				return nil
+				return misp.WriteEvents(m.Stdout, objs)
 			})
-			if err != nil {
-				return err
-			}
-			return misp.WriteEvents(m.Stdout, objs)
 		},
 	}
 	d.register(cmd)

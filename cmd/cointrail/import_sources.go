@@ -309,44 +309,33 @@ func (m *Main) exportTagPackCommand() *cobra.Command {
 		Long:  "tagpack writes the wallet labels ORG may see (each wallet's related-to relationship to the identity that labels it, with its category, abuse, source, confidence and actor) as one GraphSense TagPack in YAML. --label keeps the wallets of one label (matched without regard to case).",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asName == "" {
-				return usagef("export tagpack needs --as ORG (whose view to export)")
-			}
 			ctx := cmd.Context()
-			e, err := m.open(ctx, d)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			v, err := e.as(ctx, asName)
-			if err != nil {
-				return err
-			}
-			v.Role = access.Reader
-			var objs []*stix.Object
-			err = e.svc.Export(ctx, v, func(r *intel.Record) error {
-				switch r.Type {
-				case "relationship", "identity", "threat-actor", stix.TypeCryptocurrencyWallet:
-				default:
+			return m.exportAs(ctx, d, asName, "export tagpack", func(e *env, v access.Viewer) error {
+				var objs []*stix.Object
+				err := e.svc.Export(ctx, v, func(r *intel.Record) error {
+					switch r.Type {
+					case "relationship", "identity", "threat-actor", stix.TypeCryptocurrencyWallet:
+					default:
+						return nil
+					}
+					o, err := r.Object()
+					if err != nil {
+						return err
+					}
+					objs = append(objs, o)
 					return nil
-				}
-				o, err := r.Object()
+				})
 				if err != nil {
 					return err
 				}
-				objs = append(objs, o)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if label != "" {
-				var n int
-				if objs, n = onlyLabel(objs, label); n == 0 {
-					return fault.New(fault.NotFound, "no wallet labelled %q is visible to %s", label, asName)
+				if label != "" {
+					var n int
+					if objs, n = onlyLabel(objs, label); n == 0 {
+						return fault.New(fault.NotFound, "no wallet labelled %q is visible to %s", label, asName)
+					}
 				}
-			}
-			return tagpack.Write(m.Stdout, objs...)
+				return tagpack.Write(m.Stdout, objs...)
+			})
 		},
 	}
 	d.register(cmd)

@@ -152,26 +152,34 @@ func (m *Main) exportCommand() *cobra.Command {
 		Short: "Write a STIX bundle of what an organisation may see to standard output",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asName == "" {
-				return usagef("export stix needs --as ORG (whose view to export)")
-			}
-			e, err := m.open(cmd.Context(), d)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			v, err := e.as(cmd.Context(), asName)
-			if err != nil {
-				return err
-			}
-			v.Role = access.Reader
-			return exportBundle(cmd.Context(), e.svc, v, m.Stdout)
+			return m.exportAs(cmd.Context(), d, asName, "export stix", func(e *env, v access.Viewer) error {
+				return exportBundle(cmd.Context(), e.svc, v, m.Stdout)
+			})
 		},
 	}
 	d.register(stixCmd)
 	stixCmd.Flags().StringVar(&asName, "as", "", "the organisation whose view to export")
 	cmd.AddCommand(stixCmd, m.exportTagPackCommand(), m.exportMISPCommand())
 	return cmd
+}
+
+// exportAs opens the node and calls fn with the read-only viewer of the
+// organisation named asName: what every export command does first.
+func (m *Main) exportAs(ctx context.Context, d dataFlags, asName, what string, fn func(*env, access.Viewer) error) error {
+	if asName == "" {
+		return usagef("%s needs --as ORG (whose view to export)", what)
+	}
+	e, err := m.open(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	v, err := e.as(ctx, asName)
+	if err != nil {
+		return err
+	}
+	v.Role = access.Reader
+	return fn(e, v)
 }
 
 // exportBundle streams a bundle of every current object v may see.
