@@ -233,12 +233,18 @@ func writeEnvelope(w http.ResponseWriter, mt string, page *intel.Page) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (s *Server) getObjects(w http.ResponseWriter, r *http.Request, c *Collection) error {
+// readable checks that r's viewer may read collection c and picks the
+// response's media type (stix: an object endpoint, which may answer STIX's).
+func (s *Server) readable(r *http.Request, c *Collection, stix bool) (string, error) {
 	v := access.ViewerFrom(r.Context())
 	if !canRead(c, v) {
-		return denied(v, "reading collection %s", c.ID)
+		return "", denied(v, "reading collection %s", c.ID)
 	}
-	mt, err := negotiate(r, true)
+	return negotiate(r, stix)
+}
+
+func (s *Server) getObjects(w http.ResponseWriter, r *http.Request, c *Collection) error {
+	mt, err := s.readable(r, c, true)
 	if err != nil {
 		return err
 	}
@@ -255,11 +261,7 @@ func (s *Server) getObjects(w http.ResponseWriter, r *http.Request, c *Collectio
 }
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request, c *Collection, id string) error {
-	v := access.ViewerFrom(r.Context())
-	if !canRead(c, v) {
-		return denied(v, "reading collection %s", c.ID)
-	}
-	mt, err := negotiate(r, true)
+	mt, err := s.readable(r, c, true)
 	if err != nil {
 		return err
 	}
@@ -357,11 +359,7 @@ func versionOf(rec *intel.Record) string {
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request, c *Collection, id string) error {
-	v := access.ViewerFrom(r.Context())
-	if !canRead(c, v) {
-		return denied(v, "reading collection %s", c.ID)
-	}
-	mt, err := negotiate(r, false)
+	mt, err := s.readable(r, c, false)
 	if err != nil {
 		return err
 	}
@@ -401,11 +399,7 @@ type ManifestRecord struct {
 }
 
 func (s *Server) manifest(w http.ResponseWriter, r *http.Request, c *Collection) error {
-	v := access.ViewerFrom(r.Context())
-	if !canRead(c, v) {
-		return denied(v, "reading collection %s", c.ID)
-	}
-	mt, err := negotiate(r, false)
+	mt, err := s.readable(r, c, false)
 	if err != nil {
 		return err
 	}
