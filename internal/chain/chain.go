@@ -167,7 +167,9 @@ type Output struct {
 	// key; a non-standard one the script key.
 	Address string
 	// Key is what the index files the output under: the address, or
-	// "script:<sha256 of the script>" for outputs without one.
+	// "script:<hex sha256 of the script>" for outputs without one and for
+	// P2PK outputs (keyed by their script, shown with their P2PKH address);
+	// "" for nulldata.
 	Key string
 }
 
