@@ -116,6 +116,8 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.exportCommand(),
 		m.demoCommand(),
 		m.nodeCommand(),
+		m.ingestCommand(),
+		m.chainCommand(),
 		m.peerCommand(),
 		m.versionCommand(),
 	)

@@ -12,14 +12,19 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/cointrail/cointrail/internal/chain"
+	"github.com/cointrail/cointrail/internal/chain/bitcoin"
+	"github.com/cointrail/cointrail/internal/chain/ethereum"
 	"github.com/cointrail/cointrail/internal/federation"
 	"github.com/cointrail/cointrail/internal/httpapi"
+	"github.com/cointrail/cointrail/internal/ingest"
 	"github.com/cointrail/cointrail/internal/taxii"
 )
 
@@ -44,6 +49,14 @@ type serveFlags struct {
 	syncTimeout       time.Duration
 	syncBackoff       time.Duration
 	syncPage          int
+	followBitcoin     string
+	followBTCNetwork  string
+	followBTCUser     string
+	followBTCPassword string
+	followBTCCookie   string
+	followEthereum    string
+	followETHChain    string
+	followInterval    time.Duration
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
@@ -68,6 +81,41 @@ func (f *serveFlags) register(cmd *cobra.Command, defaultListen string) {
 	fl.DurationVar(&f.syncTimeout, "sync-timeout", time.Minute, "bound on each request to a peer")
 	fl.DurationVar(&f.syncBackoff, "sync-backoff-max", 5*time.Minute, "longest wait after failed sync rounds (the wait doubles from 1s)")
 	fl.IntVar(&f.syncPage, "sync-page", 5000, "objects per page when pulling from or pushing to a peer")
+	fl.StringVar(&f.followBitcoin, "follow-bitcoin", "", "JSON-RPC URL of a Bitcoin Core-compatible node whose chain to keep up with")
+	fl.StringVar(&f.followBTCNetwork, "follow-bitcoin-network", "mainnet", "mainnet, testnet, regtest or simnet")
+	fl.StringVar(&f.followBTCUser, "follow-bitcoin-user", "", "JSON-RPC user of the Bitcoin node")
+	fl.StringVar(&f.followBTCPassword, "follow-bitcoin-password", "", "JSON-RPC password of the Bitcoin node")
+	fl.StringVar(&f.followBTCCookie, "follow-bitcoin-cookie", "", "the Bitcoin node's .cookie file")
+	fl.StringVar(&f.followEthereum, "follow-ethereum", "", "JSON-RPC URL of an Ethereum-family node whose chain to keep up with")
+	fl.StringVar(&f.followETHChain, "follow-ethereum-chain", "ethereum", "the chain id of the Ethereum-family node")
+	fl.DurationVar(&f.followInterval, "follow-interval", 5*time.Second, "how often to ask a followed node for new blocks")
+}
+
+// followers returns the chain sources serve keeps up with.
+func (f *serveFlags) followers(log *slog.Logger) ([]chain.Source, error) {
+	var out []chain.Source
+	if f.followBitcoin != "" {
+		net, err := bitcoin.ParseNetwork(f.followBTCNetwork)
+		if err != nil {
+			return nil, usagef("--follow-bitcoin-network: %v", err)
+		}
+		src, err := bitcoin.NewRPC(f.followBitcoin, net, bitcoin.RPCOptions{User: f.followBTCUser, Password: f.followBTCPassword, CookieFile: f.followBTCCookie})
+		if err != nil {
+			return nil, usagef("--follow-bitcoin: %v", err)
+		}
+		out = append(out, src)
+	}
+	if f.followEthereum != "" {
+		if info, ok := chain.Lookup(f.followETHChain); !ok || info.Model != chain.Account {
+			return nil, usagef("--follow-ethereum-chain %q is not an Ethereum-family chain", f.followETHChain)
+		}
+		src, err := ethereum.NewRPC(f.followEthereum, f.followETHChain, ethereum.RPCOptions{Logger: log})
+		if err != nil {
+			return nil, usagef("--follow-ethereum: %v", err)
+		}
+		out = append(out, src)
+	}
+	return out, nil
 }
 
 // taxiiConfig reads the TAXII configuration the flags give.
@@ -149,6 +197,17 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		ln.Close()
 		return err
 	}
+	followers, err := sf.followers(log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	chainIdx, err := m.openChain(e.dir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer chainIdx.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(e.svc, httpapi.Options{
@@ -157,6 +216,7 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		NodeDocument: func(ctx context.Context) ([]byte, error) {
 			return federation.BuildDocument(ctx, e.svc, e.operator(), e.keys, e.signer, time.Now())
 		},
+		Chain: chainIdx,
 	})
 	syncer := federation.NewSyncer(e.svc, e.cfg.Operator, federation.Options{
 		Interval: sf.syncInterval, Timeout: sf.syncTimeout, MaxBackoff: sf.syncBackoff, PageSize: sf.syncPage,
@@ -208,10 +268,31 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		defer close(syncDone)
 		_ = syncer.Run(syncCtx)
 	}()
+	// Each followed node in a loop of its own; a node that fails is tried
+	// again after a while, and slows nothing else.
+	var followWG sync.WaitGroup
 	defer func() {
 		stopSync()
 		<-syncDone
+		followWG.Wait()
 	}()
+	for _, src := range followers {
+		followWG.Add(1)
+		go func() {
+			defer followWG.Done()
+			flog := log.With("component", "ingest", "chain", src.Chain())
+			for syncCtx.Err() == nil {
+				err := ingest.FromSource(syncCtx, chainIdx, src, "rpc", -1, -1, true, ingest.Options{Logger: flog, Interval: sf.followInterval})
+				if err != nil && syncCtx.Err() == nil {
+					flog.Warn("following the node failed; trying again", "err", err, "retry_in", sf.followInterval)
+				}
+				select {
+				case <-syncCtx.Done():
+				case <-time.After(sf.followInterval):
+				}
+			}
+		}()
+	}
 	log.Info("serving", "url", url, "data", e.dir)
 	if ready != nil {
 		ready(url)

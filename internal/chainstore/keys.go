@@ -175,5 +175,5 @@ func modelOf(id string) (byte, error) {
 }
 
 func notFound(format string, args ...any) error {
-	return fault.Wrap(fault.NotFound, chain.ErrNotFound, "chainstore: %s", fmt.Sprintf(format, args...))
+	return fault.Wrap(fault.NotFound, chain.ErrNotFound, "no %s in the chain index", fmt.Sprintf(format, args...))
 }

@@ -44,7 +44,7 @@ type TxView struct {
 // in the index (Known), its address and value.
 type InputView struct {
 	PrevTx    string `json:"prev_tx,omitempty"`
-	PrevIndex uint32 `json:"prev_index"`
+	PrevIndex uint32 `json:"prev_vout"`
 	Known     bool   `json:"known"`
 	Address   string `json:"address,omitempty"`
 	Key       string `json:"key,omitempty"`

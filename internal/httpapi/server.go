@@ -44,6 +44,8 @@ type Options struct {
 	// NodeDocument returns the node's signed document (its keys and
 	// organisations) that peers bind to; served at /api/v1/node when set.
 	NodeDocument func(ctx context.Context) ([]byte, error)
+	// Chain, if set, serves the chain index under /api/v1/chains/.
+	Chain ChainReader
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -177,6 +179,9 @@ func (s *Server) apiRoutes() []route {
 		{"DELETE /api/v1/tokens/{id}", false, s.revokeToken},
 		{"GET /api/v1/audit", false, s.getAudit},
 		{"GET /api/v1/node", false, s.getNode},
+		{"GET /api/v1/chains/{chain}/tx/{hash}", true, s.getChainTx},
+		{"GET /api/v1/chains/{chain}/address/{address}", true, s.getChainAddress},
+		{"GET /api/v1/chains/{chain}/status", true, s.getChainStatus},
 	}
 }
 

@@ -2,7 +2,6 @@ package bitcoin_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -301,7 +300,7 @@ func TestBtcdNode(t *testing.T) {
 		if got := bal[addr]; got != want {
 			t.Errorf("balance of %s: decoded blocks say %d, the test sent %d", addr, got, want)
 		}
-		if got := nodeBalance(t, node, addr); got != want {
+		if got := node.Balance(t, addr); got != want {
 			t.Errorf("balance of %s: btcd's address index says %d, the test sent %d", addr, got, want)
 		}
 		if c, err := address.Canonical("bitcoin-simnet", addr); err != nil || c != addr {
@@ -367,60 +366,4 @@ func (l *ledger) balances() map[string]int64 {
 		}
 	}
 	return bal
-}
-
-// nodeBalance computes an address's balance from btcd's address index
-// (searchrawtransactions with the spent outputs' details): what its
-// outputs received minus what its inputs spent. Bare multisig outputs,
-// which btcd files under each key, are not counted.
-func nodeBalance(t *testing.T, node *btcdtest.Node, addr string) int64 {
-	t.Helper()
-	type result struct {
-		Txid string `json:"txid"`
-		Vin  []struct {
-			PrevOut *struct {
-				Addresses []string    `json:"addresses"`
-				Value     json.Number `json:"value"`
-			} `json:"prevOut"`
-		} `json:"vin"`
-		Vout []struct {
-			Value        json.Number `json:"value"`
-			ScriptPubKey struct {
-				Type      string   `json:"type"`
-				Addresses []string `json:"addresses"`
-			} `json:"scriptPubKey"`
-		} `json:"vout"`
-	}
-	var total int64
-	seen := map[string]bool{}
-	for skip := 0; ; skip += 100 {
-		var page []result
-		err := node.TryCall(&page, "searchrawtransactions", addr, 1, skip, 100, 1)
-		if btcdtest.IsRPCError(err, -5) { // no (more) transactions
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range page {
-			if seen[r.Txid] {
-				continue
-			}
-			seen[r.Txid] = true
-			for _, in := range r.Vin {
-				if in.PrevOut != nil && len(in.PrevOut.Addresses) == 1 && in.PrevOut.Addresses[0] == addr {
-					total -= satoshi(t, in.PrevOut.Value)
-				}
-			}
-			for _, out := range r.Vout {
-				if out.ScriptPubKey.Type != "multisig" && len(out.ScriptPubKey.Addresses) == 1 && out.ScriptPubKey.Addresses[0] == addr {
-					total += satoshi(t, out.Value)
-				}
-			}
-		}
-		if len(page) < 100 {
-			break
-		}
-	}
-	return total
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/cointrail/cointrail/internal/chain"
 	"github.com/cointrail/cointrail/internal/chain/bitcoin"
+	"github.com/cointrail/cointrail/internal/chain/bitcoin/btcdtest"
 	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/sharedtest"
 )
@@ -167,7 +168,7 @@ func checkTx(t *testing.T, got chain.Tx, want verboseTx) {
 	}
 	for i, w := range want.Vout {
 		o := got.Outputs[i]
-		if o.Index != w.N || o.Value != satoshi(t, w.Value) || hex.EncodeToString(o.Script) != w.ScriptPubKey.Hex {
+		if o.Index != w.N || o.Value != btcdtest.Satoshi(t, w.Value) || hex.EncodeToString(o.Script) != w.ScriptPubKey.Hex {
 			t.Errorf("tx %s output %d: n %d value %d script %x; want %d %s (%s BTC) %s", want.Txid, i, o.Index, o.Value, o.Script, w.N, w.Value, w.Value, w.ScriptPubKey.Hex)
 		}
 		if kind, ok := coreKinds[w.ScriptPubKey.Type]; !ok || o.Kind != kind {

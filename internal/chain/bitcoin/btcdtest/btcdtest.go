@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -170,6 +171,9 @@ type Node struct {
 	Miner *Key
 	// Dir is the node's temporary folder (data, logs, output).
 	Dir string
+	// P2P is the peer-to-peer address of a node started with
+	// StartListening; "" otherwise.
+	P2P string
 
 	client *http.Client
 	id     atomic.Uint64
@@ -179,6 +183,29 @@ type Node struct {
 // --addrindex, waits until it answers RPC, and stops it when the test and
 // its subtests end. It skips in -short mode.
 func Start(tb testing.TB) *Node {
+	tb.Helper()
+	return start(tb, false)
+}
+
+// StartListening is Start for a node that also listens for peers on
+// loopback, so that tests can connect nodes that mined apart and watch one
+// reorganise onto the other's chain (see Connect).
+func StartListening(tb testing.TB) *Node {
+	tb.Helper()
+	return start(tb, true)
+}
+
+// Connect makes n connect to peer as a permanent peer; the one with the
+// shorter chain reorganises onto the other's.
+func (n *Node) Connect(tb testing.TB, peer *Node) {
+	tb.Helper()
+	if peer.P2P == "" {
+		tb.Fatalf("btcdtest: the peer does not listen (start it with StartListening)")
+	}
+	n.Call(tb, nil, "addnode", peer.P2P, "add")
+}
+
+func start(tb testing.TB, listen bool) *Node {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("btcdtest: a real btcd node is not started in -short mode")
@@ -198,6 +225,13 @@ func Start(tb testing.TB) *Node {
 		port, err := freePort()
 		if err != nil {
 			tb.Fatalf("btcdtest: %v", err)
+		}
+		if listen {
+			p2p, err := freePort()
+			if err != nil {
+				tb.Fatalf("btcdtest: %v", err)
+			}
+			n.P2P = net.JoinHostPort("127.0.0.1", strconv.Itoa(p2p))
 		}
 		if err := n.start(tb, bin, port, attempt); err != nil {
 			lastErr = err
@@ -224,19 +258,24 @@ func (n *Node) start(tb testing.TB, bin string, port, attempt int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin,
+	args := []string{
 		"--simnet",
-		"--datadir="+filepath.Join(run, "data"),
-		"--logdir="+filepath.Join(run, "logs"),
-		"--rpclisten="+addr,
-		"--rpcuser="+n.User,
-		"--rpcpass="+n.Password,
+		"--datadir=" + filepath.Join(run, "data"),
+		"--logdir=" + filepath.Join(run, "logs"),
+		"--rpclisten=" + addr,
+		"--rpcuser=" + n.User,
+		"--rpcpass=" + n.Password,
 		"--notls",
-		"--nolisten",
 		"--txindex",
 		"--addrindex",
-		"--miningaddr="+n.Miner.P2PKH.EncodeAddress(),
-	)
+		"--miningaddr=" + n.Miner.P2PKH.EncodeAddress(),
+	}
+	if n.P2P != "" {
+		args = append(args, "--listen="+n.P2P, "--nodnsseed", "--nobanning")
+	} else {
+		args = append(args, "--nolisten")
+	}
+	cmd := exec.Command(bin, args...)
 	// btcd creates its home folder (~/.btcd) even when told where its data
 	// goes: keep it inside the test's folder.
 	cmd.Env = append(os.Environ(), "HOME="+run)
@@ -444,6 +483,29 @@ func (n *Node) Send(tb testing.TB, tx *wire.MsgTx) string {
 	return txid
 }
 
+// Submit gives the node a block it did not mine (submitblock), as a peer
+// would relay it.
+func (n *Node) Submit(tb testing.TB, b *wire.MsgBlock) {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := b.Serialize(&buf); err != nil {
+		tb.Fatalf("btcdtest: serialize block: %v", err)
+	}
+	var res *string
+	n.Call(tb, &res, "submitblock", hex.EncodeToString(buf.Bytes()))
+	if res != nil {
+		tb.Fatalf("btcdtest: submitblock %s: %s", b.BlockHash(), *res)
+	}
+}
+
+// BestHash returns the hash of the node's best block.
+func (n *Node) BestHash(tb testing.TB) string {
+	tb.Helper()
+	var h string
+	n.Call(tb, &h, "getbestblockhash")
+	return h
+}
+
 // Key is a test key pair with its addresses on a network.
 type Key struct {
 	Name string
@@ -585,4 +647,76 @@ func ParseHash(tb testing.TB, s string) chainhash.Hash {
 		tb.Fatal(err)
 	}
 	return *h
+}
+
+// Balance computes an address's balance from btcd's address index
+// (searchrawtransactions with the spent outputs' details): what its
+// outputs received minus what its inputs spent. Bare multisig outputs,
+// which btcd files under each key, are not counted.
+func (n *Node) Balance(tb testing.TB, addr string) int64 {
+	tb.Helper()
+	type result struct {
+		Txid string `json:"txid"`
+		Vin  []struct {
+			PrevOut *struct {
+				Addresses []string    `json:"addresses"`
+				Value     json.Number `json:"value"`
+			} `json:"prevOut"`
+		} `json:"vin"`
+		Vout []struct {
+			Value        json.Number `json:"value"`
+			ScriptPubKey struct {
+				Type      string   `json:"type"`
+				Addresses []string `json:"addresses"`
+			} `json:"scriptPubKey"`
+		} `json:"vout"`
+	}
+	var total int64
+	seen := map[string]bool{}
+	for skip := 0; ; skip += 100 {
+		var page []result
+		err := n.TryCall(&page, "searchrawtransactions", addr, 1, skip, 100, 1)
+		if IsRPCError(err, -5) { // no (more) transactions
+			break
+		}
+		if err != nil {
+			tb.Fatalf("btcdtest: %v", err)
+		}
+		for _, r := range page {
+			if seen[r.Txid] {
+				continue
+			}
+			seen[r.Txid] = true
+			for _, in := range r.Vin {
+				if in.PrevOut != nil && len(in.PrevOut.Addresses) == 1 && in.PrevOut.Addresses[0] == addr {
+					total -= Satoshi(tb, in.PrevOut.Value)
+				}
+			}
+			for _, out := range r.Vout {
+				if out.ScriptPubKey.Type != "multisig" && len(out.ScriptPubKey.Addresses) == 1 && out.ScriptPubKey.Addresses[0] == addr {
+					total += Satoshi(tb, out.Value)
+				}
+			}
+		}
+		if len(page) < 100 {
+			break
+		}
+	}
+	return total
+}
+
+// Satoshi converts a BTC amount as a node writes it in JSON (a decimal
+// such as 50.0 or 12.34567891) to satoshi, exactly: the decimal is read as
+// a rational number, never as a float.
+func Satoshi(tb testing.TB, n json.Number) int64 {
+	tb.Helper()
+	r, ok := new(big.Rat).SetString(n.String())
+	if !ok {
+		tb.Fatalf("btcdtest: amount %q is not a decimal", n)
+	}
+	r.Mul(r, big.NewRat(100_000_000, 1))
+	if !r.IsInt() || !r.Num().IsInt64() {
+		tb.Fatalf("btcdtest: amount %q is not a whole number of satoshi", n)
+	}
+	return r.Num().Int64()
 }
