@@ -74,8 +74,15 @@ func (m *Main) ingestCommand() *cobra.Command {
 		Use:   "bitcoin --data DIR --network mainnet|testnet|regtest|simnet (--blocks FILE... | --rpc URL [--rpcuser U --rpcpassword P | --rpccookie FILE] [--from HEIGHT] [--follow])",
 		Short: "Ingest Bitcoin-family blocks from block files or a node's JSON-RPC",
 		Long:  "bitcoin reads blk*.dat files (or single raw blocks) with --blocks, or a Bitcoin Core-compatible node (Bitcoin Core, btcd, Litecoin Core) with --rpc. It resumes where the index stopped, follows the node's reorgs, and with --follow keeps up with its tip until interrupted. Blocks whose parents the index lacks start a detached segment (see chain status).",
-		Args:  cobra.NoArgs,
+		// --blocks a.dat b.dat: the files after the first are arguments.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				if len(files) == 0 {
+					return usagef("unexpected argument %q (block files follow --blocks)", args[0])
+				}
+				files = append(files, args...)
+			}
 			net, err := bitcoin.ParseNetwork(network)
 			if err != nil {
 				return usagef("--network: %v", err)

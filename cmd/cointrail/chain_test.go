@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,17 +20,6 @@ import (
 	"github.com/cointrail/cointrail/internal/chain/ethereum/gethtest"
 	"github.com/cointrail/cointrail/internal/sharedtest"
 )
-
-// btcdBlockFile returns the path of btcd's mainnet blocks 0 to 14131, from
-// the module cache.
-func btcdBlockFile(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/btcsuite/btcd").Output()
-	if err != nil {
-		t.Fatalf("go list -m github.com/btcsuite/btcd: %v", err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "blockchain", "testdata", "blk_0_to_14131.dat")
-}
 
 func initData(t *testing.T) string {
 	t.Helper()
@@ -51,8 +39,10 @@ func decodeJSON(t *testing.T, s string, v any) {
 // the index back in the JSON shapes the commands promise.
 func TestIngestBlocks(t *testing.T) {
 	dir := initData(t)
-	files := append([]string{btcdBlockFile(t)}, sharedtest.Glob(t, "bitcoin/block*")...)
-	out := mustRun(t, append([]string{"ingest", "bitcoin", "--data", dir, "--network", "mainnet", "--blocks"}, strings.Join(files, ","))...)
+	files := append([]string{btcdtest.Testdata(t, "blk_0_to_14131.dat")}, sharedtest.Glob(t, "bitcoin/block*")...)
+	// --blocks FILE...: the files as separate arguments, as a shell glob
+	// gives them (a comma-separated list works too).
+	out := mustRun(t, append([]string{"ingest", "bitcoin", "--data", dir, "--network", "mainnet", "--blocks"}, files...)...)
 	if !strings.Contains(out, "bitcoin") || !strings.Contains(out, "14134 blocks") {
 		t.Errorf("ingest output: %q", out)
 	}
@@ -141,7 +131,7 @@ func TestIngestBlocks(t *testing.T) {
 	}
 
 	// Bad input: one line, exit 2, nothing changed.
-	data, err := os.ReadFile(btcdBlockFile(t))
+	data, err := os.ReadFile(btcdtest.Testdata(t, "blk_0_to_14131.dat"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +151,7 @@ func TestIngestBlocks(t *testing.T) {
 	}{
 		{[]string{"ingest", "bitcoin", "--data", dir, "--network", "moonnet", "--blocks", cut}, "moonnet"},
 		{[]string{"ingest", "bitcoin", "--data", dir}, "--blocks"},
+		{[]string{"ingest", "bitcoin", "--data", dir, cut}, "unexpected argument"},
 		{[]string{"ingest", "bitcoin", "--data", dir, "--blocks", cut, "--rpc", "http://127.0.0.1:1"}, "one of them"},
 		{[]string{"ingest", "bitcoin", "--data", dir, "--blocks", filepath.Join(dir, "missing.dat")}, "missing.dat"},
 		{[]string{"ingest", "bitcoin", "--data", dir, "--rpc", "ftp://node"}, "--rpc"},
@@ -186,7 +177,7 @@ func TestIngestWhileServing(t *testing.T) {
 	dir := initData(t)
 	url, stop := startServe(t, dir)
 	defer stop()
-	r := run(t, nil, "", "ingest", "bitcoin", "--data", dir, "--blocks", btcdBlockFile(t))
+	r := run(t, nil, "", "ingest", "bitcoin", "--data", dir, "--blocks", btcdtest.Testdata(t, "blk_0_to_14131.dat"))
 	wantUsage(t, r, "a node holds")
 	resp, err := http.Get(url + "/api/v1/chains/bitcoin/status")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/btcsuite/btcd/wire"
 
+	"github.com/cointrail/cointrail/internal/chain/bitcoin/btcdtest"
 	"github.com/cointrail/cointrail/internal/sharedtest"
 )
 
@@ -28,7 +29,7 @@ func decodeAll(b testing.TB, raws [][]byte) time.Duration {
 // BenchmarkDecodeOnly is the bare wire.MsgBlock.Deserialize rate of blocks
 // 0 to 14131.
 func BenchmarkDecodeOnly(b *testing.B) {
-	raws := rawFrames(b, btcdTestdata(b, "blk_0_to_14131.dat"))
+	raws := rawFrames(b, btcdtest.Testdata(b, "blk_0_to_14131.dat"))
 	b.ResetTimer()
 	for range b.N {
 		decodeAll(b, raws)
@@ -46,7 +47,7 @@ func BenchmarkDecodeOnly(b *testing.B) {
 // decode rate).
 func BenchmarkApply(b *testing.B) {
 	blocks, _ := mainnet(b)
-	raws := rawFrames(b, btcdTestdata(b, "blk_0_to_14131.dat"))
+	raws := rawFrames(b, btcdtest.Testdata(b, "blk_0_to_14131.dat"))
 	txs := 0
 	for _, bl := range blocks {
 		txs += len(bl.Txs)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cointrail/cointrail/internal/chain"
 	"github.com/cointrail/cointrail/internal/chain/bitcoin"
+	"github.com/cointrail/cointrail/internal/chain/bitcoin/btcdtest"
 	"github.com/cointrail/cointrail/internal/sharedtest"
 )
 
@@ -35,7 +36,7 @@ func TestBitcoinDecoderAgrees(t *testing.T) {
 	t.Run("0-14131", func(t *testing.T) {
 		mine, _ := mainnet(t)
 		var theirs []*chain.Block
-		for i, raw := range rawFrames(t, btcdTestdata(t, "blk_0_to_14131.dat")) {
+		for i, raw := range rawFrames(t, btcdtest.Testdata(t, "blk_0_to_14131.dat")) {
 			theirs = append(theirs, decode(t, raw, int64(i), mine[i]))
 		}
 		s := MustOpen(t, "", Options{NoSync: true})

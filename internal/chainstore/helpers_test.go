@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -26,6 +24,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cointrail/cointrail/internal/chain"
+	"github.com/cointrail/cointrail/internal/chain/bitcoin/btcdtest"
 )
 
 // MustOpen opens a store in memory (or in dir when dir is not empty) and
@@ -51,30 +50,6 @@ func MustApply(tb testing.TB, s *Store, source string, blocks ...*chain.Block) {
 		tb.Fatalf("apply: %v", err)
 	}
 }
-
-// btcdTestdata returns the path of a file of btcd's blockchain test data.
-func btcdTestdata(tb testing.TB, name string) string {
-	tb.Helper()
-	btcdDirOnce.Do(func() {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/btcsuite/btcd").Output()
-		if err == nil {
-			btcdDir = strings.TrimSpace(string(out))
-		}
-	})
-	if btcdDir == "" {
-		tb.Fatal("go list -m github.com/btcsuite/btcd found no module directory")
-	}
-	p := filepath.Join(btcdDir, "blockchain", "testdata", name)
-	if _, err := os.Stat(p); err != nil {
-		tb.Fatalf("btcd test data: %v", err)
-	}
-	return p
-}
-
-var (
-	btcdDirOnce sync.Once
-	btcdDir     string
-)
 
 // readFramed reads the blocks of a blk file (magic, length, block; a frame
 // whose magic is zero ends the file), bzip2-compressed when the name says.
@@ -253,7 +228,7 @@ var (
 func mainnet(tb testing.TB) ([]*chain.Block, []*wire.MsgBlock) {
 	tb.Helper()
 	mainnetOnce.Do(func() {
-		mainnetWire = readFramed(tb, btcdTestdata(tb, "blk_0_to_14131.dat"))
+		mainnetWire = readFramed(tb, btcdtest.Testdata(tb, "blk_0_to_14131.dat"))
 		mainnetBlocks = toBlocks(mainnetWire, 0)
 	})
 	if len(mainnetBlocks) != 14132 {
@@ -266,9 +241,9 @@ func mainnet(tb testing.TB) ([]*chain.Block, []*wire.MsgBlock) {
 // 4A, 5A forking after block 2.
 func testChain(tb testing.TB) (main, side []*chain.Block) {
 	tb.Helper()
-	main = toBlocks(readFramed(tb, btcdTestdata(tb, "blk_0_to_4.dat.bz2")), 0)
+	main = toBlocks(readFramed(tb, btcdtest.Testdata(tb, "blk_0_to_4.dat.bz2")), 0)
 	for _, n := range []string{"blk_3A.dat.bz2", "blk_4A.dat.bz2", "blk_5A.dat.bz2"} {
-		side = append(side, toBlocks(readFramed(tb, btcdTestdata(tb, n)), -1)...)
+		side = append(side, toBlocks(readFramed(tb, btcdtest.Testdata(tb, n)), -1)...)
 	}
 	if len(main) != 5 || len(side) != 3 {
 		tb.Fatalf("test chain: %d and %d blocks", len(main), len(side))

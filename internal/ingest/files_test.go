@@ -6,30 +6,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cointrail/cointrail/internal/chain/bitcoin"
+	"github.com/cointrail/cointrail/internal/chain/bitcoin/btcdtest"
 	"github.com/cointrail/cointrail/internal/ingest"
 	"github.com/cointrail/cointrail/internal/sharedtest"
 )
-
-// btcdBlocks returns the path of btcd's mainnet blocks 0 to 14131, from
-// the module cache.
-func btcdBlocks(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/btcsuite/btcd").Output()
-	if err != nil {
-		t.Fatalf("go list -m github.com/btcsuite/btcd: %v", err)
-	}
-	p := filepath.Join(strings.TrimSpace(string(out)), "blockchain", "testdata", "blk_0_to_14131.dat")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // frames returns the first n frames of a blk file, and the offset of
 // frame n.
@@ -48,7 +33,7 @@ func frames(t *testing.T, data []byte, n int) ([]byte, int) {
 // 255 again, which are no-ops), reads them all a second time without a
 // change, and checks the progress reports.
 func TestFromFiles(t *testing.T) {
-	files := []string{btcdBlocks(t)}
+	files := []string{btcdtest.Testdata(t, "blk_0_to_14131.dat")}
 	files = append(files, sharedtest.Glob(t, "bitcoin/block*")...)
 	if len(files) != 4 {
 		t.Fatalf("files: %v", files)
@@ -97,7 +82,7 @@ func TestFromFiles(t *testing.T) {
 // block before it is applied and none after, and the good file read again
 // completes the index.
 func TestFromFilesBadInput(t *testing.T) {
-	data, err := os.ReadFile(btcdBlocks(t))
+	data, err := os.ReadFile(btcdtest.Testdata(t, "blk_0_to_14131.dat"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +150,7 @@ func TestFromFilesCancel(t *testing.T) {
 			cancel()
 		}
 	}}
-	err := ingest.FromFiles(ctx, s, bitcoin.Mainnet, []string{btcdBlocks(t)}, opts)
+	err := ingest.FromFiles(ctx, s, bitcoin.Mainnet, []string{btcdtest.Testdata(t, "blk_0_to_14131.dat")}, opts)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

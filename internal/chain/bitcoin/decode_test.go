@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/cointrail/cointrail/internal/address"
 	"github.com/cointrail/cointrail/internal/chain"
 	"github.com/cointrail/cointrail/internal/chain/bitcoin"
+	"github.com/cointrail/cointrail/internal/chain/bitcoin/btcdtest"
 	"github.com/cointrail/cointrail/internal/sharedtest"
 )
 
@@ -246,29 +246,11 @@ func TestBlock413567ScriptTally(t *testing.T) {
 	}
 }
 
-// btcdTestdata returns the blockchain/testdata folder of the btcd module
-// the main module requires.
-func btcdTestdata(tb testing.TB) string {
-	tb.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/btcsuite/btcd").Output()
-	dir := filepath.Join(strings.TrimSpace(string(out)), "blockchain", "testdata")
-	if err == nil {
-		if _, err = os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("btcd module test data not found (%v); run go mod download", err)
-	}
-	tb.Skipf("btcd module test data not found (%v); run go mod download github.com/btcsuite/btcd", err)
-	return ""
-}
-
 // TestBtcdBlocks0To14131 reads btcd's blk_0_to_14131.dat: mainnet blocks 0
 // to 14131 in blk framing, then zeros, as Bitcoin Core pre-allocates blk
 // files.
 func TestBtcdBlocks0To14131(t *testing.T) {
-	path := filepath.Join(btcdTestdata(t), "blk_0_to_14131.dat")
+	path := btcdtest.Testdata(t, "blk_0_to_14131.dat")
 	blocks := readFile(t, path, bitcoin.Mainnet)
 	if len(blocks) != 14132 {
 		t.Fatalf("%d blocks, want 14132", len(blocks))
@@ -371,8 +353,7 @@ func TestBtcdBlocks0To14131(t *testing.T) {
 // TestBtcdReorgFiles decodes btcd's reorg test chain: genesis, 1 to 4, and
 // the side chain 3A, 4A, 5A forking after block 2.
 func TestBtcdReorgFiles(t *testing.T) {
-	dir := btcdTestdata(t)
-	main := readFile(t, filepath.Join(dir, "blk_0_to_4.dat.bz2"), bitcoin.Mainnet)
+	main := readFile(t, btcdtest.Testdata(t, "blk_0_to_4.dat.bz2"), bitcoin.Mainnet)
 	if len(main) != 5 || main[0].Hash != chaincfg.MainNetParams.GenesisHash.String() {
 		t.Fatalf("blk_0_to_4: %d blocks", len(main))
 	}
@@ -387,7 +368,7 @@ func TestBtcdReorgFiles(t *testing.T) {
 		{"blk_4A.dat.bz2", "00000000551dc04c148242d1f648802577df8cf7d4e1b469211016280204a2bf", 1},
 		{"blk_5A.dat.bz2", "00000000195f85184e77c18914bd0febd11278d950f5e4731a38f71ed79f044e", 2},
 	} {
-		side := readFile(t, filepath.Join(dir, tt.file), bitcoin.Mainnet)
+		side := readFile(t, btcdtest.Testdata(t, tt.file), bitcoin.Mainnet)
 		if len(side) != 1 || side[0].Hash != tt.hash || side[0].Parent != parent || len(side[0].Txs) != tt.txs {
 			t.Errorf("%s: %d blocks, first %+v; want %s on %s with %d txs", tt.file, len(side), side[0].Hash, tt.hash, parent, tt.txs)
 		}

@@ -720,3 +720,37 @@ func Satoshi(tb testing.TB, n json.Number) int64 {
 	}
 	return r.Num().Int64()
 }
+
+var (
+	testdataOnce sync.Once
+	testdataDir  string
+	testdataErr  error
+)
+
+// Testdata returns the path of a file of the btcd module's own blockchain
+// test data (blockchain/testdata in the module cache; blk_0_to_14131.dat
+// holds mainnet blocks 0 to 14131). Without the module it skips the test,
+// except under CI=true, where that is a failure.
+func Testdata(tb testing.TB, name string) string {
+	tb.Helper()
+	testdataOnce.Do(func() {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/btcsuite/btcd").Output()
+		if err != nil {
+			testdataErr = fmt.Errorf("go list -m github.com/btcsuite/btcd: %w", err)
+			return
+		}
+		testdataDir = filepath.Join(strings.TrimSpace(string(out)), "blockchain", "testdata")
+	})
+	err := testdataErr
+	p := filepath.Join(testdataDir, name)
+	if err == nil {
+		_, err = os.Stat(p)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("btcd module test data: %v (run go mod download)", err)
+		}
+		tb.Skipf("btcd module test data: %v (run go mod download github.com/btcsuite/btcd)", err)
+	}
+	return p
+}
