@@ -118,6 +118,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.nodeCommand(),
 		m.ingestCommand(),
 		m.chainCommand(),
+		m.traceCommand(),
 		m.peerCommand(),
 		m.versionCommand(),
 	)

@@ -26,6 +26,7 @@ import (
 	"github.com/cointrail/cointrail/internal/httpapi"
 	"github.com/cointrail/cointrail/internal/ingest"
 	"github.com/cointrail/cointrail/internal/taxii"
+	"github.com/cointrail/cointrail/internal/trace"
 )
 
 // serveFlags configure the HTTP server.
@@ -216,7 +217,8 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		NodeDocument: func(ctx context.Context) ([]byte, error) {
 			return federation.BuildDocument(ctx, e.svc, e.operator(), e.keys, e.signer, time.Now())
 		},
-		Chain: chainIdx,
+		Chain:  chainIdx,
+		Tracer: trace.New(chainIdx),
 	})
 	syncer := federation.NewSyncer(e.svc, e.cfg.Operator, federation.Options{
 		Interval: sf.syncInterval, Timeout: sf.syncTimeout, MaxBackoff: sf.syncBackoff, PageSize: sf.syncPage,

@@ -346,6 +346,20 @@ func (g *Graph) AssetID(n uint32) (string, error) {
 	return id, nil
 }
 
+// AssetNum returns the number of asset id (0 is the native asset).
+func (g *Graph) AssetNum(id string) (uint32, error) {
+	var n uint32
+	err := g.s.getRec(g.s.db, g.keys.assetID(id), func(p []byte) error {
+		d := dec{b: p}
+		n = d.u32()
+		return d.done()
+	})
+	if err != nil {
+		return 0, wrapNotFound(err, "asset %s on %s", id, g.chain)
+	}
+	return n, nil
+}
+
 // OutputNum returns the number of the output op names.
 func (g *Graph) OutputNum(op chain.Outpoint) (uint64, error) {
 	h, err := parseHash(op.Tx)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/intel"
+	"github.com/cointrail/cointrail/internal/trace"
 )
 
 // Options configure a [Server]. The zero value is valid.
@@ -46,6 +47,11 @@ type Options struct {
 	NodeDocument func(ctx context.Context) ([]byte, error)
 	// Chain, if set, serves the chain index under /api/v1/chains/.
 	Chain ChainReader
+	// Tracer, if set, runs traces: POST /api/v1/traces.
+	Tracer *trace.Tracer
+	// TraceWait is how long POST /api/v1/traces waits for a trace before
+	// it answers with a job. Default: 2s.
+	TraceWait time.Duration
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -57,6 +63,7 @@ type Server struct {
 	limiter *limiter
 	metrics *metrics
 	reg     *prometheus.Registry
+	traces  traceJobs
 }
 
 // New returns a server over svc.
@@ -66,6 +73,9 @@ func New(svc *intel.Service, opts Options) *Server {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 32 << 20
+	}
+	if opts.TraceWait <= 0 {
+		opts.TraceWait = 2 * time.Second
 	}
 	if opts.RatePerSecond == 0 {
 		opts.RatePerSecond = 50
@@ -182,6 +192,9 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/chains/{chain}/tx/{hash}", true, s.getChainTx},
 		{"GET /api/v1/chains/{chain}/address/{address}", true, s.getChainAddress},
 		{"GET /api/v1/chains/{chain}/status", true, s.getChainStatus},
+		{"POST /api/v1/traces", false, s.postTrace},
+		{"GET /api/v1/traces/{id}", false, s.getTrace},
+		{"DELETE /api/v1/traces/{id}", false, s.deleteTrace},
 	}
 }
 

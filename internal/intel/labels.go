@@ -1,0 +1,89 @@
+package intel
+
+import (
+	"context"
+	"sort"
+
+	"github.com/cointrail/cointrail/internal/access"
+)
+
+// WalletLabel says which service or entity controls an address, as a
+// labelling source (a TagPack, an analyst) says: the `related-to`
+// relationship from a wallet to an identity that carries the wallet label
+// extension.
+type WalletLabel struct {
+	Chain   string `json:"chain"`
+	Address string `json:"address"`
+	// Entity is the controlling identity's name; EntityID its id.
+	Entity   string `json:"entity"`
+	EntityID string `json:"entity_id"`
+	// Category is the kind of service, in GraphSense's taxonomy
+	// ("exchange", "mixing_service", ...).
+	Category string `json:"category"`
+	Abuse    string `json:"abuse,omitempty"`
+	Source   string `json:"source,omitempty"`
+	// Confidence is the relationship's confidence (0-100), if given.
+	Confidence *int `json:"confidence,omitempty"`
+	// Object is the labelling relationship; TLP its marking and Owner the
+	// organisation that owns it.
+	Object string `json:"object"`
+	TLP    string `json:"tlp"`
+	Owner  string `json:"owner"`
+}
+
+// Labels returns the wallet labels v may see, ordered by chain, address
+// and object. A label whose relationship v may see but whose wallet it may
+// not is not returned: the wallet says which address is meant.
+func (s *Service) Labels(ctx context.Context, v access.Viewer, q FlagQuery) ([]WalletLabel, error) {
+	vw, err := s.load(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	var out []WalletLabel
+	var used []*Record
+	for _, o := range vw.byType["relationship"] {
+		if o.String("relationship_type") != "related-to" {
+			continue
+		}
+		lab, ok := o.WalletLabel()
+		if !ok {
+			continue
+		}
+		w, ok := vw.wallet(o.String("source_ref"))
+		if !ok {
+			continue
+		}
+		w.Value = s.canonicalAddress(w.Chain, w.Value)
+		if q.Chain != "" && w.Chain != q.Chain {
+			continue
+		}
+		if q.Address != "" && w.Value != s.canonicalAddress(w.Chain, q.Address) {
+			continue
+		}
+		r := vw.recs[o.ID]
+		target := o.String("target_ref")
+		out = append(out, WalletLabel{
+			Chain: w.Chain, Address: w.Value,
+			Entity: vw.name(target), EntityID: target,
+			Category: lab.Category, Abuse: lab.Abuse, Source: lab.Source,
+			Confidence: confidence(o),
+			Object:     o.ID, TLP: tlpName(r.TLP), Owner: r.Owner,
+		})
+		used = append(used, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Chain != b.Chain {
+			return a.Chain < b.Chain
+		}
+		if a.Address != b.Address {
+			return a.Address < b.Address
+		}
+		return a.Object < b.Object
+	})
+	if err := s.auditReads(ctx, v, used, "labels"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+

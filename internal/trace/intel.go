@@ -1,0 +1,78 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/fault"
+	"github.com/cointrail/cointrail/internal/intel"
+)
+
+// Intel is what a trace reads of the node's intelligence: wallet labels
+// and incidents, as one viewer sees them.
+type Intel interface {
+	Labels(ctx context.Context, v access.Viewer, q intel.FlagQuery) ([]intel.WalletLabel, error)
+	Incidents(ctx context.Context, v access.Viewer) ([]intel.Incident, error)
+}
+
+// SeedRole is the role of an incident's wallets that seed its trace.
+const SeedRole = "theft-destination"
+
+// LabelsFor returns the labels of chainID's addresses that v may see, by
+// address. Of several labels on one address, the one of an endpoint
+// category wins, then the most confident.
+func LabelsFor(ctx context.Context, in Intel, v access.Viewer, chainID string, endpoints []string) (map[string]Label, error) {
+	ws, err := in.Labels(ctx, v, intel.FlagQuery{Chain: chainID})
+	if err != nil {
+		return nil, fmt.Errorf("labels of %s: %w", chainID, err)
+	}
+	if endpoints == nil {
+		endpoints = DefaultEndpointCategories
+	}
+	rank := func(l Label) int {
+		r := 0
+		if slices.Contains(endpoints, l.Category) {
+			r = 1000
+		}
+		if l.Confidence != nil {
+			r += *l.Confidence
+		}
+		return r
+	}
+	out := map[string]Label{}
+	for _, w := range ws {
+		l := Label{Entity: w.Entity, Category: w.Category, Confidence: w.Confidence, Source: w.Source}
+		if old, ok := out[w.Address]; ok && rank(old) >= rank(l) {
+			continue
+		}
+		out[w.Address] = l
+	}
+	return out, nil
+}
+
+// IncidentSeeds returns the seeds of incident id on chainID as v sees it:
+// its wallets related with role theft-destination.
+func IncidentSeeds(ctx context.Context, in Intel, v access.Viewer, id, chainID string) ([]Seed, error) {
+	incs, err := in.Incidents(ctx, v)
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	for _, inc := range incs {
+		if inc.ID != id {
+			continue
+		}
+		var seeds []Seed
+		for _, w := range inc.Wallets {
+			if w.Role == SeedRole && w.Chain == chainID {
+				seeds = append(seeds, Seed{Kind: SeedAddress, Address: w.Value, Note: fmt.Sprintf("%s of %s", SeedRole, id)})
+			}
+		}
+		if len(seeds) == 0 {
+			return nil, fault.New(fault.Invalid, "incident %s has no %s wallet on %s to trace from", id, SeedRole, chainID)
+		}
+		return seeds, nil
+	}
+	return nil, fault.New(fault.NotFound, "no incident %s visible to this organisation", id)
+}
