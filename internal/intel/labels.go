@@ -86,4 +86,3 @@ func (s *Service) Labels(ctx context.Context, v access.Viewer, q FlagQuery) ([]W
 	}
 	return out, nil
 }
-
