@@ -25,6 +25,7 @@ import (
 	"github.com/cointrail/cointrail/internal/federation"
 	"github.com/cointrail/cointrail/internal/httpapi"
 	"github.com/cointrail/cointrail/internal/ingest"
+	"github.com/cointrail/cointrail/internal/screen"
 	"github.com/cointrail/cointrail/internal/taxii"
 	"github.com/cointrail/cointrail/internal/trace"
 )
@@ -217,8 +218,9 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		NodeDocument: func(ctx context.Context) ([]byte, error) {
 			return federation.BuildDocument(ctx, e.svc, e.operator(), e.keys, e.signer, time.Now())
 		},
-		Chain:  chainIdx,
-		Tracer: trace.New(chainIdx),
+		Chain:    chainIdx,
+		Tracer:   trace.New(chainIdx),
+		Screener: screen.New(e.svc, chainIdx, screen.Options{}),
 	})
 	syncer := federation.NewSyncer(e.svc, e.cfg.Operator, federation.Options{
 		Interval: sf.syncInterval, Timeout: sf.syncTimeout, MaxBackoff: sf.syncBackoff, PageSize: sf.syncPage,

@@ -47,6 +47,8 @@ type Options struct {
 	NodeDocument func(ctx context.Context) ([]byte, error)
 	// Chain, if set, serves the chain index under /api/v1/chains/.
 	Chain ChainReader
+	// Screener, if set, screens addresses: /api/v1/screen.
+	Screener Screener
 	// Tracer, if set, runs traces: POST /api/v1/traces.
 	Tracer *trace.Tracer
 	// TraceWait is how long POST /api/v1/traces waits for a trace before
@@ -193,6 +195,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/chains/{chain}/address/{address}", true, s.getChainAddress},
 		{"GET /api/v1/chains/{chain}/status", true, s.getChainStatus},
 		{"POST /api/v1/traces", false, s.postTrace},
+		{"GET /api/v1/screen/{chain}/{address}", false, s.getScreen},
+		{"POST /api/v1/screen", false, s.postScreen},
 		{"GET /api/v1/traces/{id}", false, s.getTrace},
 		{"DELETE /api/v1/traces/{id}", false, s.deleteTrace},
 	}

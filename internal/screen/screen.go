@@ -1,0 +1,431 @@
+// Package screen answers the question an exchange asks of every deposit:
+// is this address flagged, or did stolen value reach it? A screening is
+// done as one viewer: it sees only the flags, labels and incidents that
+// viewer may see, so another organisation's AMBER flag raises nothing for
+// an organisation outside its recipients.
+//
+// The score, 0 to 100, is the larger of the direct and the indirect score:
+//
+//   - direct: for each flag on the address, the weight of its category
+//     (DirectWeights) times its confidence (0-100, 100 when not given) /
+//     100; a flag that reaches the address through its cluster counts
+//     ClusterFactor of that. The direct score is the largest.
+//   - indirect: for each incident whose traced value reached the address,
+//     IndirectMax times the share of the address's receipts that was
+//     tainted (capped at 1), times HopDecay for every hop beyond the
+//     first; at least IndirectFloor when any taint arrived. The indirect
+//     score is the largest.
+//
+// Levels: none (0), low (1-24), medium (25-49), high (50-79), severe
+// (80-100).
+package screen
+
+import (
+	"context"
+	"errors"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/address"
+	"github.com/cointrail/cointrail/internal/chain"
+	"github.com/cointrail/cointrail/internal/chainstore"
+	"github.com/cointrail/cointrail/internal/fault"
+	"github.com/cointrail/cointrail/internal/intel"
+	"github.com/cointrail/cointrail/internal/trace"
+)
+
+// The constants of the score (see the package documentation).
+const (
+	IndirectMax   = 90.0
+	IndirectFloor = 20.0
+	HopDecay      = 0.9
+	ClusterFactor = 0.5
+	// MaxBatch is the most addresses one batch screens.
+	MaxBatch = 10_000
+)
+
+// DirectWeights weigh a flag's category: the wallet roles of incidents,
+// "actor" (a wallet a threat actor uses), indicator types, and the abuse
+// categories of labels. A category not listed weighs DefaultWeight.
+var DirectWeights = map[string]float64{
+	"theft-destination":  100,
+	"actor":              100,
+	"laundering":         100,
+	"cash-out":           80,
+	"malicious-activity": 90,
+	"sanctions":          100,
+	"ransomware":         90,
+	"scam":               80,
+	"perpetrator":        100,
+	"mixing_service":     60,
+	"victim":             0, // a victim's wallet is no risk
+}
+
+// DefaultWeight weighs a flag of a category DirectWeights does not list.
+const DefaultWeight = 70.0
+
+// Level names a score's band.
+func Level(score int) string {
+	switch {
+	case score <= 0:
+		return "none"
+	case score < 25:
+		return "low"
+	case score < 50:
+		return "medium"
+	case score < 80:
+		return "high"
+	}
+	return "severe"
+}
+
+// Intel is what screening reads of the node's intelligence, as a viewer.
+type Intel interface {
+	trace.Intel
+	Flags(ctx context.Context, v access.Viewer, q intel.FlagQuery) ([]intel.FlaggedAddress, error)
+}
+
+// Index is what screening reads of the chain index.
+type Index interface {
+	trace.Index
+	Address(ctx context.Context, chainID, addr string) (*chainstore.AddressView, error)
+}
+
+// Clusters gives the addresses an address is clustered with.
+type Clusters interface {
+	// Cluster returns up to limit other addresses of addr's cluster and
+	// the cluster's size (1 when addr stands alone).
+	Cluster(ctx context.Context, chainID, addr string, limit int) (members []string, size int, err error)
+}
+
+// Options configure a Screener.
+type Options struct {
+	// Model is the taint model of the indirect evidence. Default: FIFO.
+	Model trace.Model
+	// MaxHops bounds the traces. Default: the tracer's.
+	MaxHops int
+	// Clusters, if set, adds the flags of an address's cluster.
+	Clusters Clusters
+	// ClusterLimit is how many cluster members' flags are read. Default:
+	// 1,000.
+	ClusterLimit int
+}
+
+// Screener screens addresses.
+type Screener struct {
+	in     Intel
+	idx    Index
+	tracer *trace.Tracer
+	opts   Options
+
+	mu    sync.Mutex
+	cache map[string]*exposure // by chain and viewer organisation
+}
+
+// New returns a screener.
+func New(in Intel, idx Index, opts Options) *Screener {
+	if opts.Model == "" {
+		opts.Model = trace.FIFO
+	}
+	if opts.ClusterLimit <= 0 {
+		opts.ClusterLimit = 1000
+	}
+	return &Screener{in: in, idx: idx, tracer: trace.New(idx), opts: opts, cache: map[string]*exposure{}}
+}
+
+// Result is a screening.
+type Result struct {
+	Chain    string     `json:"chain"`
+	Address  string     `json:"address"`
+	Level    string     `json:"level"`
+	Score    int        `json:"score"`
+	Direct   []Direct   `json:"direct"`
+	Indirect []Indirect `json:"indirect"`
+	// ClusterSize is the size of the address's cluster, when clustering
+	// is on.
+	ClusterSize int `json:"cluster_size,omitempty"`
+	// Received is what the address received in the chain's own coin.
+	Received trace.Amount `json:"received"`
+}
+
+// Direct is a flag on the address (or on an address of its cluster).
+type Direct struct {
+	Object     string `json:"object"`
+	Type       string `json:"type"`
+	Category   string `json:"category"`
+	Confidence *int   `json:"confidence,omitempty"`
+	TLP        string `json:"tlp"`
+	Owner      string `json:"owner"`
+	Incident   string `json:"incident,omitempty"`
+	Actor      string `json:"actor,omitempty"`
+	Source     string `json:"source,omitempty"`
+	// Via is the cluster member that carries the flag ("" for the
+	// address itself).
+	Via   string  `json:"via,omitempty"`
+	Score float64 `json:"score"`
+}
+
+// Indirect is stolen value that reached the address.
+type Indirect struct {
+	Incident     string       `json:"incident"`
+	IncidentName string       `json:"incident_name"`
+	Model        trace.Model  `json:"model"`
+	Amount       trace.Amount `json:"amount"`
+	// Share is the tainted amount over all the address received.
+	Share float64  `json:"share"`
+	Hops  int      `json:"hops"`
+	Tx    string   `json:"tx"`
+	Path  []string `json:"path"`
+	Score float64  `json:"score"`
+}
+
+// exposure is, for one chain and one viewer, what the traces of the
+// incidents it may see bring to each address.
+type exposure struct {
+	numTx  uint32
+	finger [32]byte
+	by     map[string][]Indirect
+}
+
+// Screen screens one address as v.
+func (s *Screener) Screen(ctx context.Context, v access.Viewer, chainID, addr string) (*Result, error) {
+	rs, err := s.Batch(ctx, v, chainID, []string{addr})
+	if err != nil {
+		return nil, err
+	}
+	return &rs[0], nil
+}
+
+// Batch screens up to MaxBatch addresses of one chain as v.
+func (s *Screener) Batch(ctx context.Context, v access.Viewer, chainID string, addrs []string) ([]Result, error) {
+	info, ok := chain.Lookup(chainID)
+	if !ok {
+		return nil, fault.New(fault.Invalid, "unknown chain %q", chainID)
+	}
+	if len(addrs) == 0 {
+		return nil, fault.New(fault.Invalid, "no address to screen")
+	}
+	if len(addrs) > MaxBatch {
+		return nil, fault.New(fault.TooLarge, "%d addresses: a batch screens at most %d", len(addrs), MaxBatch)
+	}
+	canon := make([]string, len(addrs))
+	for i, a := range addrs {
+		c, err := address.Canonical(chainID, a)
+		if err != nil {
+			return nil, fault.Wrap(fault.Invalid, err, "addresses[%d]: %v", i, errText(err))
+		}
+		canon[i] = c
+	}
+	flags, err := s.in.Flags(ctx, v, intel.FlagQuery{Chain: chainID})
+	if err != nil {
+		return nil, err
+	}
+	flagsOf := map[string][]intel.Flag{}
+	for _, f := range flags {
+		flagsOf[f.Address] = append(flagsOf[f.Address], f.Flags...)
+	}
+	labels, err := s.in.Labels(ctx, v, intel.FlagQuery{Chain: chainID})
+	if err != nil {
+		return nil, err
+	}
+	labelsOf := map[string][]intel.WalletLabel{}
+	for _, l := range labels {
+		labelsOf[l.Address] = append(labelsOf[l.Address], l)
+	}
+	exp, err := s.exposure(ctx, v, chainID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(canon))
+	for i, a := range canon {
+		r := Result{Chain: chainID, Address: a, Direct: []Direct{}, Indirect: []Indirect{}, Received: trace.Amount{Int: new(big.Int)}}
+		addDirect := func(member, via string) {
+			for _, f := range flagsOf[member] {
+				d := Direct{Object: f.Object, Type: f.Type, Category: f.Category, Confidence: f.Confidence, TLP: f.TLP, Owner: f.Owner, Incident: f.Incident, Actor: f.Actor, Via: via}
+				d.Score = directScore(f.Category, f.Confidence, via != "")
+				r.Direct = append(r.Direct, d)
+			}
+			for _, l := range labelsOf[member] {
+				cat := l.Abuse
+				if cat == "" {
+					cat = l.Category
+				}
+				if _, risky := DirectWeights[cat]; !risky {
+					continue // an exchange's or a miner's label is no flag
+				}
+				d := Direct{Object: l.Object, Type: "relationship", Category: cat, Confidence: l.Confidence, TLP: l.TLP, Owner: l.Owner, Source: l.Source, Via: via}
+				d.Score = directScore(cat, l.Confidence, via != "")
+				r.Direct = append(r.Direct, d)
+			}
+		}
+		addDirect(a, "")
+		if s.opts.Clusters != nil {
+			members, size, err := s.opts.Clusters.Cluster(ctx, chainID, a, s.opts.ClusterLimit)
+			if err != nil && fault.CodeOf(err) != fault.NotFound {
+				return nil, err
+			}
+			r.ClusterSize = size
+			for _, m := range members {
+				addDirect(m, m)
+			}
+		}
+		if view, err := s.idx.Address(ctx, chainID, a); err == nil {
+			for _, b := range view.Balances {
+				if b.Asset == chain.NativeAsset(info.ID) {
+					r.Received.Int = b.Received
+				}
+			}
+		}
+		for _, in := range exp.by[a] {
+			in.Share = share(in.Amount.Int, r.Received.Int)
+			in.Score = indirectScore(in.Share, in.Hops)
+			r.Indirect = append(r.Indirect, in)
+		}
+		best := 0.0
+		for _, d := range r.Direct {
+			best = math.Max(best, d.Score)
+		}
+		for _, in := range r.Indirect {
+			best = math.Max(best, in.Score)
+		}
+		r.Score = int(math.Round(best))
+		r.Level = Level(r.Score)
+		sort.SliceStable(r.Direct, func(i, j int) bool { return r.Direct[i].Score > r.Direct[j].Score })
+		sort.SliceStable(r.Indirect, func(i, j int) bool { return r.Indirect[i].Score > r.Indirect[j].Score })
+		out[i] = r
+	}
+	return out, nil
+}
+
+func directScore(category string, confidence *int, viaCluster bool) float64 {
+	w, ok := DirectWeights[category]
+	if !ok {
+		w = DefaultWeight
+	}
+	c := 100.0
+	if confidence != nil {
+		c = float64(*confidence)
+	}
+	s := w * c / 100
+	if viaCluster {
+		s *= ClusterFactor
+	}
+	return s
+}
+
+func share(tainted, received *big.Int) float64 {
+	if received == nil || received.Sign() <= 0 {
+		return 1
+	}
+	f, _ := new(big.Rat).SetFrac(tainted, received).Float64()
+	return math.Min(f, 1)
+}
+
+func indirectScore(share float64, hops int) float64 {
+	s := IndirectMax * share * math.Pow(HopDecay, float64(max(hops-1, 0)))
+	return math.Max(s, IndirectFloor)
+}
+
+// exposure returns, for v on chainID, what the traces of the incidents v
+// may see bring to each address: computed again when the chain grew or
+// the incidents changed, else from the cache.
+func (s *Screener) exposure(ctx context.Context, v access.Viewer, chainID string) (*exposure, error) {
+	incs, err := s.in.Incidents(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	var mine []intel.Incident
+	for _, inc := range incs {
+		for _, w := range inc.Wallets {
+			if w.Role == trace.SeedRole && w.Chain == chainID {
+				mine = append(mine, inc)
+				break
+			}
+		}
+	}
+	data, _ := json.Marshal(mine)
+	finger := sha256.Sum256(data)
+	var numTx uint32
+	if g := s.idx.Graph(chainID); g != nil {
+		g.RLock()
+		numTx = g.NumTx()
+		g.RUnlock()
+	}
+	key := chainID + "\x00" + v.Org
+	s.mu.Lock()
+	if e, ok := s.cache[key]; ok && e.numTx == numTx && e.finger == finger {
+		s.mu.Unlock()
+		return e, nil
+	}
+	s.mu.Unlock()
+
+	e := &exposure{numTx: numTx, finger: finger, by: map[string][]Indirect{}}
+	if numTx > 0 && len(mine) > 0 {
+		labels, err := trace.LabelsFor(ctx, s.in, v, chainID, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, inc := range mine {
+			seeds, err := trace.IncidentSeeds(ctx, s.in, v, inc.ID, chainID)
+			if err != nil {
+				continue
+			}
+			res, err := s.tracer.Trace(ctx, chainID, seeds, trace.Options{Model: s.opts.Model, MaxHops: s.opts.MaxHops, Labels: labels, MaxEdges: math.MaxInt32})
+			if err != nil {
+				if fault.CodeOf(err) == fault.NotFound || fault.CodeOf(err) == fault.Invalid {
+					continue // a seed the index does not hold: nothing traced yet
+				}
+				return nil, fmt.Errorf("trace of %s: %w", inc.ID, err)
+			}
+			addExposure(e, inc, res)
+		}
+	}
+	s.mu.Lock()
+	s.cache[key] = e
+	s.mu.Unlock()
+	return e, nil
+}
+
+// addExposure files what one incident's trace brought to each address.
+func addExposure(e *exposure, inc intel.Incident, res *trace.Result) {
+	paths := map[string][]string{}
+	for _, ep := range res.Endpoints {
+		paths[ep.Address] = ep.Path
+	}
+	acc := map[string]*Indirect{}
+	var order []string
+	for _, ed := range res.Edges {
+		if ed.To == "" {
+			continue
+		}
+		in := acc[ed.To]
+		if in == nil {
+			in = &Indirect{Incident: inc.ID, IncidentName: inc.Name, Model: res.Model, Amount: trace.Amount{Int: new(big.Int)}, Hops: ed.Hop, Tx: ed.Tx, Path: paths[ed.To]}
+			if in.Path == nil {
+				in.Path = []string{ed.Tx}
+			}
+			acc[ed.To] = in
+			order = append(order, ed.To)
+		}
+		in.Amount.Add(in.Amount.Int, ed.Amount.Int)
+		in.Hops = min(in.Hops, ed.Hop)
+	}
+	for _, a := range order {
+		e.by[a] = append(e.by[a], *acc[a])
+	}
+}
+
+func errText(err error) string {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	return strings.TrimSpace(err.Error())
+}
