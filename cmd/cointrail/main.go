@@ -120,6 +120,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.chainCommand(),
 		m.traceCommand(),
 		m.screenCommand(),
+		m.clusterCommand(),
 		m.peerCommand(),
 		m.versionCommand(),
 	)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/cluster"
 	"github.com/cointrail/cointrail/internal/screen"
 )
 
@@ -47,7 +48,7 @@ The score is the larger of the direct score (each flag's category weight times i
 				return err
 			}
 			defer st.Close()
-			rs, err := screen.New(e.svc, st, screen.Options{}).Batch(ctx, v, chainID, args)
+			rs, err := screen.New(e.svc, st, screen.Options{Clusters: cluster.NewIndex(st)}).Batch(ctx, v, chainID, args)
 			if err != nil {
 				return err
 			}

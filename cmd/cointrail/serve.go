@@ -22,6 +22,7 @@ import (
 	"github.com/cointrail/cointrail/internal/chain"
 	"github.com/cointrail/cointrail/internal/chain/bitcoin"
 	"github.com/cointrail/cointrail/internal/chain/ethereum"
+	"github.com/cointrail/cointrail/internal/cluster"
 	"github.com/cointrail/cointrail/internal/federation"
 	"github.com/cointrail/cointrail/internal/httpapi"
 	"github.com/cointrail/cointrail/internal/ingest"
@@ -220,7 +221,7 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		},
 		Chain:    chainIdx,
 		Tracer:   trace.New(chainIdx),
-		Screener: screen.New(e.svc, chainIdx, screen.Options{}),
+		Screener: screen.New(e.svc, chainIdx, screen.Options{Clusters: cluster.NewIndex(chainIdx)}),
 	})
 	syncer := federation.NewSyncer(e.svc, e.cfg.Operator, federation.Options{
 		Interval: sf.syncInterval, Timeout: sf.syncTimeout, MaxBackoff: sf.syncBackoff, PageSize: sf.syncPage,

@@ -16,6 +16,7 @@ import (
 	"github.com/cointrail/cointrail/internal/address"
 	"github.com/cointrail/cointrail/internal/chain"
 	"github.com/cointrail/cointrail/internal/chainstore"
+	"github.com/cointrail/cointrail/internal/cluster"
 	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/screen"
@@ -191,5 +192,36 @@ func TestScreen(t *testing.T) {
 				t.Errorf("err %v, want %s", err, tc.code)
 			}
 		})
+	}
+}
+
+// TestScreenCluster checks that a flag on an address of the cluster
+// counts for the others, at half weight, and says which address carries
+// it.
+func TestScreenCluster(t *testing.T) {
+	f := mustFixture(t)
+	ctx := context.Background()
+	other := regtest(t, "other")
+	// other's coins and the flagged wallet's are spent together: one
+	// entity (common-input ownership).
+	blk := &chain.Block{Chain: "bitcoin-regtest", Height: 2, Hash: h("b2"), Parent: h("b1"), Time: time.Unix(1516926000, 0), Txs: []chain.Tx{
+		{Hash: h("cb2"), Coinbase: true, Outputs: []chain.Output{{Index: 0, Value: 10_000, Kind: "p2wpkh", Address: other, Key: other}}},
+		{Hash: h("joint"), Inputs: []chain.Input{{Prev: chain.Outpoint{Tx: h("move"), Index: 1}}, {Prev: chain.Outpoint{Tx: h("cb2")}}},
+			Outputs: []chain.Output{{Index: 0, Value: 48_000, Kind: "p2wpkh", Address: regtest(t, "payee"), Key: regtest(t, "payee")}}},
+	}}
+	if err := f.st.Apply(ctx, blk); err != nil {
+		t.Fatal(err)
+	}
+	f.submit(t, f.bravo,
+		fmt.Sprintf(`{"type":"indicator","id":"indicator--00000000-0000-4000-8000-0000000000e4",%s,"pattern":"[cryptocurrency-wallet:value = '%s' AND cryptocurrency-wallet:chain = 'bitcoin-regtest']","pattern_type":"stix","valid_from":"2018-01-26T00:00:00Z","indicator_types":["malicious-activity"],"object_marking_refs":[%q]}`, ts, f.wall, stix.TLPGreenID),
+	)
+	s := screen.New(f.svc, f.st, screen.Options{Clusters: cluster.NewIndex(f.st)})
+	r, err := s.Screen(ctx, f.bravo, "bitcoin-regtest", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// malicious-activity weighs 90; through the cluster, half: 45.
+	if r.ClusterSize != 2 || len(r.Direct) != 1 || r.Direct[0].Via != f.wall || r.Score != 45 || r.Level != "medium" {
+		t.Errorf("screening of a cluster member: %+v", r)
 	}
 }
