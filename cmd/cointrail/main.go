@@ -122,6 +122,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.screenCommand(),
 		m.clusterCommand(),
 		m.peerCommand(),
+		m.simulateCommand(),
 		m.versionCommand(),
 	)
 	wrapArgs(root)
