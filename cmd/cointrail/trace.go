@@ -23,7 +23,7 @@ func (m *Main) traceCommand() *cobra.Command {
 		from                      []string
 		addr, asset, amount, dust string
 		incident                  string
-		maxHops                   int
+		maxHops, maxEdges         int
 		fromHeight, window        int64
 		asJSON, asSTIX            bool
 		tlp                       string
@@ -58,7 +58,7 @@ Seeds: outputs (--from TXID:VOUT, several separated by commas; a bare TXID seeds
 			if err != nil {
 				return usagef("--model: %v", err)
 			}
-			opts := trace.Options{Model: mdl, MaxHops: maxHops, MaxHeight: window, EndpointCategories: endpointCats}
+			opts := trace.Options{Model: mdl, MaxHops: maxHops, MaxHeight: window, EndpointCategories: endpointCats, MaxEdges: maxEdges, MaxStops: maxEdges}
 			if maxHops < 0 {
 				return usagef("--max-hops %d is negative", maxHops)
 			}
@@ -153,6 +153,7 @@ Seeds: outputs (--from TXID:VOUT, several separated by commas; a bare TXID seeds
 	f.StringVar(&model, "model", "fifo", "fifo, haircut, poison, lifo or tiho")
 	f.IntVar(&maxHops, "max-hops", 25, "the most transactions deep to follow value")
 	f.StringVar(&dust, "dust", "", "stop at tainted amounts below this, in base units (0: follow every base unit)")
+	f.IntVar(&maxEdges, "max-edges", 10_000, "the most edges and stops the result lists one by one (totals count them all)")
 	f.Int64Var(&window, "to-height", 0, "the last block height to follow value into (0: the tip)")
 	f.StringSliceVar(&endpointCats, "endpoint-categories", nil, "label categories that end a trace (default: "+strings.Join(trace.DefaultEndpointCategories, ",")+")")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
