@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
@@ -12,6 +16,8 @@ import (
 
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/demo"
+	"github.com/cointrail/cointrail/internal/simulate"
+	"github.com/cointrail/cointrail/internal/trace"
 )
 
 func (m *Main) demoCommand() *cobra.Command {
@@ -44,6 +50,10 @@ func (m *Main) demoCommand() *cobra.Command {
 			orgs, err := demo.Load(ctx, e.svc, e.operator())
 			if err != nil {
 				return fmt.Errorf("load demo data: %w", err)
+			}
+			theft, err := m.loadDemoScenario(ctx, d.dir, e)
+			if err != nil {
+				return fmt.Errorf("load the demo's simulated theft: %w", err)
 			}
 			type grant struct {
 				org  access.Org
@@ -79,11 +89,14 @@ func (m *Main) demoCommand() *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", t.org.Name, t.role, t.token)
 				}
 				tw.Flush()
+				fmt.Fprintf(m.Stdout, "\n%s", theft)
 				if noServe {
 					return
 				}
 				fmt.Fprintf(m.Stdout, "\ntry:\n  curl -s -H 'Authorization: Bearer %s' %s/api/v1/incidents\n", tokens[0].token, url)
 				fmt.Fprintf(m.Stdout, "  curl -s '%s/api/v1/objects?type=threat-actor'   # TLP:CLEAR, no token needed\n", url)
+				fmt.Fprintf(m.Stdout, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"chain\":\"%s\",\"incident\":\"%s\"}' %s/api/v1/traces\n",
+					tokens[0].token, theft.chain, theft.incident, url)
 			}
 			if noServe {
 				printTokens("not serving (--no-serve)")
@@ -122,4 +135,73 @@ func listenDemo(addr string, m *Main) (net.Listener, error) {
 	}
 	fmt.Fprintf(m.Stderr, "cointrail: %s is taken; serving on %s instead\n", addr, ln.Addr())
 	return ln, nil
+}
+
+// demoTheft is the simulated theft the demo loads, and its trace.
+type demoTheft struct {
+	chain, incident, summary string
+}
+
+func (t demoTheft) String() string { return t.summary }
+
+// loadDemoScenario writes a simulated laundering scenario into the data
+// folder, ingests its blocks and imports its labels and incident as a
+// user would (owned by the operator, TLP:GREEN), and traces it once, so
+// that a new user sees a trace end to end.
+func (m *Main) loadDemoScenario(ctx context.Context, dir string, e *env) (demoTheft, error) {
+	sim := filepath.Join(dir, "scenario")
+	sub := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: m.Stderr, LookupEnv: m.LookupEnv}
+	sum, err := simulate.Generate(ctx, sim, simulate.Options{Seed: 2018, Txs: 5000})
+	if err != nil {
+		return demoTheft{}, err
+	}
+	for _, args := range [][]string{
+		{"ingest", "bitcoin", "--data", dir, "--network", "regtest", "--blocks", filepath.Join(sim, simulate.BlocksFile)},
+		{"import", "tagpack", filepath.Join(sim, simulate.TagPackFile), "--chain", sum.Truth.Chain, "--data", dir},
+		{"import", "stix", filepath.Join(sim, simulate.IncidentFile), "--org", e.cfg.Operator, "--data", dir},
+	} {
+		root := sub.rootCommand()
+		root.SetArgs(args)
+		root.SetOut(io.Discard)
+		if err := root.ExecuteContext(ctx); err != nil {
+			return demoTheft{}, fmt.Errorf("%s: %w", strings.Join(args[:2], " "), err)
+		}
+	}
+	t := demoTheft{chain: sum.Truth.Chain, incident: sum.Truth.Incident}
+	st, err := m.openChain(dir)
+	if err != nil {
+		return t, err
+	}
+	defer st.Close()
+	v := e.operator()
+	v.Role = access.Reader
+	seeds, err := trace.IncidentSeeds(ctx, e.svc, v, t.incident, t.chain)
+	if err != nil {
+		return t, err
+	}
+	labels, err := trace.LabelsFor(ctx, e.svc, v, t.chain, nil)
+	if err != nil {
+		return t, err
+	}
+	res, err := trace.New(st).Trace(ctx, t.chain, seeds, trace.Options{Labels: labels, MaxHops: 200})
+	if err != nil {
+		return t, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "a simulated theft (%s): %d sat stolen from %s by %s, in %d blocks of %d transactions on %s\n",
+		t.incident, sum.Stolen, sum.Truth.Victim, sum.Truth.Actor, sum.Blocks, sum.Txs, t.chain)
+	fmt.Fprintf(&b, "traced (fifo, %d transactions): ", res.Stats.Txs)
+	for i, ep := range res.Endpoints {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s sat to %s (%s)", ep.Amount, ep.Entity, ep.Address)
+		if i == 2 {
+			fmt.Fprintf(&b, " and %d more", len(res.Endpoints)-3)
+			break
+		}
+	}
+	fmt.Fprintf(&b, "\n  cointrail trace --data %s --chain %s --incident %s\n", dir, t.chain, t.incident)
+	t.summary = b.String()
+	return t, nil
 }

@@ -245,5 +245,15 @@ func TestDemoNoServe(t *testing.T) {
 	if !strings.Contains(fiu, "Coincheck") || !strings.Contains(fiu, "Lazarus Group") {
 		t.Error("demo export lacks the Coincheck incident or the actor")
 	}
+	// The simulated theft is loaded and traced to the exchanges.
+	m := regexp.MustCompile(`traced \(fifo, \d+ transactions\): \d+ sat to Exchange [AB]`).FindString(out)
+	inc := regexp.MustCompile(`--incident (incident--[0-9a-f-]+)`).FindStringSubmatch(out)
+	if m == "" || inc == nil {
+		t.Fatalf("demo output lacks the traced theft:\n%s", out)
+	}
+	tr := mustRun(t, "trace", "--data", dir, "--chain", "bitcoin-regtest", "--incident", inc[1], "--json")
+	if !strings.Contains(tr, `"category": "exchange"`) {
+		t.Errorf("the demo's trace reaches no exchange: %s", tr)
+	}
 	fmt.Fprint(io.Discard, os.Args)
 }
