@@ -2,9 +2,11 @@ package intel
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/stix"
 )
 
 // WalletLabel says which service or entity controls an address, as a
@@ -85,4 +87,52 @@ func (s *Service) Labels(ctx context.Context, v access.Viewer, q FlagQuery) ([]W
 		return nil, err
 	}
 	return out, nil
+}
+
+// LastAdded returns the position of the newest record stored: it changes
+// whenever anything is submitted, received or revoked, so a cache of
+// projections can tell it is stale.
+func (s *Service) LastAdded(ctx context.Context) (int64, error) {
+	return s.store.LastAdded(ctx)
+}
+
+// Evidence names an object shown to a viewer through a cached projection,
+// with its marking ("amber", "red", ...).
+type Evidence struct {
+	ID  string
+	TLP string
+}
+
+// AuditEvidence logs v's read of the AMBER and RED objects among ev, as
+// the projections themselves do: a cached screening still leaves in the
+// audit log every such object an organisation was shown.
+func (s *Service) AuditEvidence(ctx context.Context, v access.Viewer, ev []Evidence, how string) error {
+	var ids []string
+	strictest := stix.TLPNone
+	seen := map[string]bool{}
+	for _, e := range ev {
+		t, err := stix.ParseTLP(e.TLP)
+		if err != nil {
+			t = stix.TLPAmber // unmarked counts as AMBER
+		}
+		if t == stix.TLPClear || t == stix.TLPGreen || seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		ids = append(ids, e.ID)
+		strictest = max(strictest, t)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	entry := AuditEntry{Time: s.now().UTC(), Org: v.Org, Token: v.TokenID, Action: "read", TLP: tlpName(strictest), Detail: how}
+	if len(ids) == 1 {
+		entry.Object = ids[0]
+	} else {
+		entry.Objects = ids
+	}
+	if err := s.store.AppendAudit(ctx, []AuditEntry{entry}); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return nil
 }

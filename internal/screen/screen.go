@@ -22,8 +22,6 @@ package screen
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -90,6 +88,12 @@ func Level(score int) string {
 type Intel interface {
 	trace.Intel
 	Flags(ctx context.Context, v access.Viewer, q intel.FlagQuery) ([]intel.FlaggedAddress, error)
+	// LastAdded changes whenever the intelligence does: the screener's
+	// cache of a viewer's flags, labels and exposure holds until then.
+	LastAdded(ctx context.Context) (int64, error)
+	// AuditEvidence logs the AMBER and RED objects a cached screening
+	// showed.
+	AuditEvidence(ctx context.Context, v access.Viewer, ev []intel.Evidence, how string) error
 }
 
 // Index is what screening reads of the chain index.
@@ -126,7 +130,18 @@ type Screener struct {
 	opts   Options
 
 	mu    sync.Mutex
-	cache map[string]*exposure // by chain and viewer organisation
+	cache map[string]*view // by chain and viewer organisation
+}
+
+// view is what one viewer may see of one chain's intelligence, and what
+// the traces of its incidents bring to each address: kept until the
+// intelligence or the chain changes.
+type view struct {
+	added    int64
+	flagsOf  map[string][]intel.Flag
+	labelsOf map[string][]intel.WalletLabel
+	incTLP   map[string]string
+	exp      *exposure
 }
 
 // New returns a screener.
@@ -137,7 +152,7 @@ func New(in Intel, idx Index, opts Options) *Screener {
 	if opts.ClusterLimit <= 0 {
 		opts.ClusterLimit = 1000
 	}
-	return &Screener{in: in, idx: idx, tracer: trace.New(idx), opts: opts, cache: map[string]*exposure{}}
+	return &Screener{in: in, idx: idx, tracer: trace.New(idx), opts: opts, cache: map[string]*view{}}
 }
 
 // Result is a screening.
@@ -187,11 +202,10 @@ type Indirect struct {
 }
 
 // exposure is, for one chain and one viewer, what the traces of the
-// incidents it may see bring to each address.
+// incidents it may see bring to each address, as of numTx transactions.
 type exposure struct {
-	numTx  uint32
-	finger [32]byte
-	by     map[string][]Indirect
+	numTx uint32
+	by    map[string][]Indirect
 }
 
 // Screen screens one address as v.
@@ -223,26 +237,11 @@ func (s *Screener) Batch(ctx context.Context, v access.Viewer, chainID string, a
 		}
 		canon[i] = c
 	}
-	flags, err := s.in.Flags(ctx, v, intel.FlagQuery{Chain: chainID})
+	vw, err := s.view(ctx, v, chainID)
 	if err != nil {
 		return nil, err
 	}
-	flagsOf := map[string][]intel.Flag{}
-	for _, f := range flags {
-		flagsOf[f.Address] = append(flagsOf[f.Address], f.Flags...)
-	}
-	labels, err := s.in.Labels(ctx, v, intel.FlagQuery{Chain: chainID})
-	if err != nil {
-		return nil, err
-	}
-	labelsOf := map[string][]intel.WalletLabel{}
-	for _, l := range labels {
-		labelsOf[l.Address] = append(labelsOf[l.Address], l)
-	}
-	exp, err := s.exposure(ctx, v, chainID)
-	if err != nil {
-		return nil, err
-	}
+	flagsOf, labelsOf, exp := vw.flagsOf, vw.labelsOf, vw.exp
 	out := make([]Result, len(canon))
 	for i, a := range canon {
 		r := Result{Chain: chainID, Address: a, Direct: []Direct{}, Indirect: []Indirect{}, Received: trace.Amount{Int: new(big.Int)}}
@@ -301,7 +300,63 @@ func (s *Screener) Batch(ctx context.Context, v access.Viewer, chainID string, a
 		sort.SliceStable(r.Indirect, func(i, j int) bool { return r.Indirect[i].Score > r.Indirect[j].Score })
 		out[i] = r
 	}
+	var shown []intel.Evidence
+	for _, r := range out {
+		for _, d := range r.Direct {
+			shown = append(shown, intel.Evidence{ID: d.Object, TLP: d.TLP})
+		}
+		for _, in := range r.Indirect {
+			shown = append(shown, intel.Evidence{ID: in.Incident, TLP: vw.incTLP[in.Incident]})
+		}
+	}
+	if err := s.in.AuditEvidence(ctx, v, shown, "screen"); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// view returns v's view of chainID: from the cache while neither the
+// intelligence nor the chain changed.
+func (s *Screener) view(ctx context.Context, v access.Viewer, chainID string) (*view, error) {
+	added, err := s.in.LastAdded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var numTx uint32
+	if g := s.idx.Graph(chainID); g != nil {
+		g.RLock()
+		numTx = g.NumTx()
+		g.RUnlock()
+	}
+	key := chainID + "\x00" + v.Org
+	s.mu.Lock()
+	vw, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok && vw.added == added && vw.exp.numTx == numTx {
+		return vw, nil
+	}
+	vw = &view{added: added, flagsOf: map[string][]intel.Flag{}, labelsOf: map[string][]intel.WalletLabel{}, incTLP: map[string]string{}}
+	flags, err := s.in.Flags(ctx, v, intel.FlagQuery{Chain: chainID})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range flags {
+		vw.flagsOf[f.Address] = append(vw.flagsOf[f.Address], f.Flags...)
+	}
+	labels, err := s.in.Labels(ctx, v, intel.FlagQuery{Chain: chainID})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range labels {
+		vw.labelsOf[l.Address] = append(vw.labelsOf[l.Address], l)
+	}
+	if vw.exp, err = s.exposure(ctx, v, chainID, numTx, vw); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.cache[key] = vw
+	s.mu.Unlock()
+	return vw, nil
 }
 
 func directScore(category string, confidence *int, viaCluster bool) float64 {
@@ -333,16 +388,20 @@ func indirectScore(share float64, hops int) float64 {
 	return math.Max(s, IndirectFloor)
 }
 
-// exposure returns, for v on chainID, what the traces of the incidents v
-// may see bring to each address: computed again when the chain grew or
-// the incidents changed, else from the cache.
-func (s *Screener) exposure(ctx context.Context, v access.Viewer, chainID string) (*exposure, error) {
+// exposure traces, for v on chainID, the incidents v may see and files
+// what each brings to each address.
+func (s *Screener) exposure(ctx context.Context, v access.Viewer, chainID string, numTx uint32, vw *view) (*exposure, error) {
+	e := &exposure{numTx: numTx, by: map[string][]Indirect{}}
+	if numTx == 0 {
+		return e, nil
+	}
 	incs, err := s.in.Incidents(ctx, v)
 	if err != nil {
 		return nil, err
 	}
 	var mine []intel.Incident
 	for _, inc := range incs {
+		vw.incTLP[inc.ID] = inc.TLP
 		for _, w := range inc.Wallets {
 			if w.Role == trace.SeedRole && w.Chain == chainID {
 				mine = append(mine, inc)
@@ -350,46 +409,27 @@ func (s *Screener) exposure(ctx context.Context, v access.Viewer, chainID string
 			}
 		}
 	}
-	data, _ := json.Marshal(mine)
-	finger := sha256.Sum256(data)
-	var numTx uint32
-	if g := s.idx.Graph(chainID); g != nil {
-		g.RLock()
-		numTx = g.NumTx()
-		g.RUnlock()
-	}
-	key := chainID + "\x00" + v.Org
-	s.mu.Lock()
-	if e, ok := s.cache[key]; ok && e.numTx == numTx && e.finger == finger {
-		s.mu.Unlock()
+	if len(mine) == 0 {
 		return e, nil
 	}
-	s.mu.Unlock()
-
-	e := &exposure{numTx: numTx, finger: finger, by: map[string][]Indirect{}}
-	if numTx > 0 && len(mine) > 0 {
-		labels, err := trace.LabelsFor(ctx, s.in, v, chainID, nil)
-		if err != nil {
-			return nil, err
-		}
-		for _, inc := range mine {
-			seeds, err := trace.IncidentSeeds(ctx, s.in, v, inc.ID, chainID)
-			if err != nil {
-				continue
-			}
-			res, err := s.tracer.Trace(ctx, chainID, seeds, trace.Options{Model: s.opts.Model, MaxHops: s.opts.MaxHops, Labels: labels, MaxEdges: math.MaxInt32})
-			if err != nil {
-				if fault.CodeOf(err) == fault.NotFound || fault.CodeOf(err) == fault.Invalid {
-					continue // a seed the index does not hold: nothing traced yet
-				}
-				return nil, fmt.Errorf("trace of %s: %w", inc.ID, err)
-			}
-			addExposure(e, inc, res)
-		}
+	labels, err := trace.LabelsFor(ctx, s.in, v, chainID, nil)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
-	s.cache[key] = e
-	s.mu.Unlock()
+	for _, inc := range mine {
+		seeds, err := trace.IncidentSeeds(ctx, s.in, v, inc.ID, chainID)
+		if err != nil {
+			continue
+		}
+		res, err := s.tracer.Trace(ctx, chainID, seeds, trace.Options{Model: s.opts.Model, MaxHops: s.opts.MaxHops, Labels: labels, MaxEdges: math.MaxInt32})
+		if err != nil {
+			if fault.CodeOf(err) == fault.NotFound || fault.CodeOf(err) == fault.Invalid {
+				continue // a seed the index does not hold: nothing traced yet
+			}
+			return nil, fmt.Errorf("trace of %s: %w", inc.ID, err)
+		}
+		addExposure(e, inc, res)
+	}
 	return e, nil
 }
 
