@@ -485,4 +485,3 @@ func p99(lat []time.Duration) time.Duration {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return lat[min(len(lat)-1, len(lat)*99/100)]
 }
-
