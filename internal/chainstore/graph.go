@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -167,7 +168,10 @@ type Graph struct {
 	model byte
 	keys  keys
 
-	mu     sync.RWMutex
+	mu sync.RWMutex
+	// gen counts the times the graph was cut back or rebuilt (a reorg):
+	// numbers handed out before may since mean something else.
+	gen    atomic.Uint64
 	txs    []txRow
 	hashes []hash32
 	// UTXO:
@@ -201,6 +205,11 @@ func (g *Graph) Model() chain.Model {
 	}
 	return chain.UTXO
 }
+
+// Generation changes whenever a reorg cuts the graph back or it is
+// rebuilt: transaction, output and address numbers learnt before may
+// since name something else. It needs no lock.
+func (g *Graph) Generation() uint64 { return g.gen.Load() }
 
 // NumTx returns the number of transaction numbers (removed ones included).
 func (g *Graph) NumTx() uint32 { return uint32(len(g.txs)) }
@@ -512,6 +521,7 @@ func (g *Graph) removeOut(a uint32, t uint64) {
 
 // truncate cuts the graph back to tx, out, in and transfer numbers.
 func (g *Graph) truncate(tx uint32, out, in, transfer uint64) {
+	g.gen.Add(1)
 	if int(tx) < len(g.txs) {
 		g.txs = g.txs[:tx]
 		g.hashes = g.hashes[:tx]
@@ -539,6 +549,7 @@ func (g *Graph) truncate(tx uint32, out, in, transfer uint64) {
 // kill retires transaction n in place: a rollback below the top of the
 // numbering.
 func (g *Graph) kill(n uint32) {
+	g.gen.Add(1)
 	if int(n) >= len(g.txs) {
 		return
 	}
@@ -593,6 +604,7 @@ const removedRowHeight = math.MinInt64
 // load replaces the graph's records with those of the rows in r (read in
 // number order) and st's counters.
 func (g *Graph) load(ctx context.Context, r pebble.Reader, st *stateRec) error {
+	g.gen.Add(1)
 	fresh := newGraph(g.s, g.chain, g.model)
 	fresh.txs = make([]txRow, 0, st.NextTx)
 	fresh.hashes = make([]hash32, 0, st.NextTx)

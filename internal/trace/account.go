@@ -58,7 +58,7 @@ func (t *Tracer) traceAccount(ctx context.Context, g *chainstore.Graph, info cha
 		}
 		assetNum = n
 	}
-	r := newRun(ctx, g, opts, &Result{Chain: info.ID, Model: opts.Model, Asset: asset})
+	r := t.newRun(ctx, g, opts, &Result{Chain: info.ID, Model: opts.Model, Asset: asset})
 	a := &accountRun{run: r, t: t, info: info, asset: assetNum, assetID: asset, holders: map[uint32]*holder{}, parents: map[uint64]uint64{}, seeded: map[int32]*big.Int{}}
 
 	// Seeds: the address (or a transaction's recipients) and where the
@@ -300,6 +300,9 @@ func (a *accountRun) transfer(x uint64, tr chainstore.TransferRec) error {
 	a.countTx(tr.Tx)
 	a.res.Stats.Outputs++
 	a.parents[x] = parent
+	if a.watch != nil && tr.Kind != chainstore.KindFee && tr.Kind != chainstore.KindBurn {
+		a.arriveAccount(x, tr, carried, hops)
+	}
 	if from != nil || parent != noParent {
 		a.edgeAccount(tr, carried, int(hops))
 	}
@@ -307,7 +310,7 @@ func (a *accountRun) transfer(x uint64, tr chainstore.TransferRec) error {
 		a.fees.Add(a.fees, carried)
 		return nil
 	}
-	if l, ok := a.labels[tr.To]; ok && a.endpoints[l.Category] {
+	if l, ok := a.labelOf(tr.To); ok && a.endpoints[l.Category] {
 		e := a.endAt(tr.To, x, tr.Tx, hops)
 		e.amount.Add(e.amount, carried)
 		for _, l := range lots {
@@ -512,7 +515,7 @@ func (a *accountRun) stopAccount(reason string, tr chainstore.TransferRec, carri
 		return
 	}
 	s := Stop{Reason: reason, Address: a.name(tr.To), Tx: a.g.TxHash(tr.Tx), Amount: Amount{new(big.Int).Set(carried)}, Hops: int(hops), Height: int64(a.g.Tx(tr.Tx).Height)}
-	if l, ok := a.labels[tr.To]; ok {
+	if l, ok := a.labelOf(tr.To); ok {
 		s.Label = &l
 	}
 	a.res.Stops = append(a.res.Stops, s)
@@ -551,7 +554,7 @@ func (a *accountRun) finishAccount() {
 			continue
 		}
 		s := Stop{Reason: reason, Address: a.name(addr), Amount: Amount{new(big.Int).Set(t)}, Hops: int(h.hops)}
-		if l, ok := a.labels[addr]; ok {
+		if l, ok := a.labelOf(addr); ok {
 			s.Label = &l
 		}
 		a.res.Stops = append(a.res.Stops, s)

@@ -14,7 +14,7 @@ func newAnnotator(r *run) func(n uint32) {
 		return func(uint32) {}
 	}
 	exchange := func(addr uint32) bool {
-		l, ok := r.labels[addr]
+		l, ok := r.labelOf(addr)
 		return ok && l.Category == "exchange"
 	}
 	return func(n uint32) {

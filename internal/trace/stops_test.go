@@ -3,6 +3,7 @@ package trace_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -140,6 +141,26 @@ func TestAnnotations(t *testing.T) {
 	for _, a := range res.Annotations {
 		if len(a.Kinds) != 1 || a.Kinds[0] != "peel-chain" || a.PeelLength != 4 {
 			t.Errorf("annotation %+v of %s", a, b.name(a.Tx))
+		}
+	}
+}
+
+// TestManyLabels traces with more labels than a trace resolves up front:
+// labels are then looked up address by address, with the same result.
+func TestManyLabels(t *testing.T) {
+	b := peels(t)
+	labels := map[string]trace.Label{"exchange-x": {Entity: "Exchange X", Category: "exchange"}}
+	for i := range 5000 {
+		labels[fmt.Sprintf("elsewhere-%d", i)] = trace.Label{Entity: "Other", Category: "exchange"}
+	}
+	tr := trace.New(b.st)
+	for range 2 { // the second time from the tracer's memory of keys
+		res, err := tr.Trace(context.Background(), b.chain, []trace.Seed{{Kind: trace.SeedOutput, Output: hash("cb0") + ":0"}}, trace.Options{Labels: labels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Endpoints) != 1 || res.Endpoints[0].Entity != "Exchange X" || res.Endpoints[0].Amount.Int64() != 770 {
+			t.Errorf("endpoints %+v", res.Endpoints)
 		}
 	}
 }

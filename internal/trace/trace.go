@@ -98,6 +98,11 @@ type Options struct {
 	// Progress, if set, is called now and then with the transactions
 	// stepped so far, from the goroutine that runs the trace.
 	Progress func(txs int)
+	// Watch, if set, holds address keys: every tainted output (transfer)
+	// to one of them is listed in Result.Arrivals, whether the trace
+	// stops there or goes on, so that a watched address need not be
+	// labelled. Default: none.
+	Watch map[string]bool
 }
 
 func (o *Options) ensureDefaults() {
@@ -177,6 +182,9 @@ type Result struct {
 	Annotations    []Annotation  `json:"annotations"`
 	Stats          Stats         `json:"stats"`
 	Options        ResultOptions `json:"options"`
+	// Arrivals are the tainted outputs (transfers) to the addresses of
+	// Options.Watch, in chain order.
+	Arrivals []Arrival `json:"arrivals,omitempty"`
 }
 
 // ResultOptions are the options a result was computed with.

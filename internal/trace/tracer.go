@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/cointrail/cointrail/internal/chain"
@@ -24,6 +25,100 @@ type Index interface {
 // Tracer runs traces over a chain index.
 type Tracer struct {
 	idx Index
+
+	// nums remembers the address numbers of label keys, per chain, for
+	// one graph generation: resolving thousands of labels through the
+	// index on every trace would cost more than most traces.
+	mu   sync.Mutex
+	nums map[string]*addrMemo
+	// keys remembers address keys by number, per chain and generation,
+	// for the names of edges, stops and endpoints: most traces name the
+	// same addresses again.
+	keys map[string]*keyMemo
+}
+
+type keyMemo struct {
+	gen uint64
+	m   map[uint32]string
+}
+
+// maxKeyMemo bounds the address keys a tracer remembers per chain.
+const maxKeyMemo = 1 << 20
+
+// keyMemo returns g's memo of address keys, fresh for its generation.
+func (t *Tracer) keyMemo(g *chainstore.Graph) *keyMemo {
+	gen := g.Generation()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.keys == nil {
+		t.keys = map[string]*keyMemo{}
+	}
+	m := t.keys[g.Chain()]
+	if m == nil || m.gen != gen || len(m.m) > maxKeyMemo {
+		m = &keyMemo{gen: gen, m: map[uint32]string{}}
+		t.keys[g.Chain()] = m
+	}
+	return m
+}
+
+func (t *Tracer) lookupKey(m *keyMemo, a uint32) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := m.m[a]
+	return s, ok
+}
+
+func (t *Tracer) rememberKey(m *keyMemo, a uint32, s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m.m[a] = s
+}
+
+type addrMemo struct {
+	gen uint64
+	m   map[string]uint32
+}
+
+// addrNums returns the address numbers of keys on g's chain that the
+// index holds.
+func (t *Tracer) addrNums(g *chainstore.Graph, keys map[string]Label) map[uint32]Label {
+	gen := g.Generation()
+	t.mu.Lock()
+	if t.nums == nil {
+		t.nums = map[string]*addrMemo{}
+	}
+	memo := t.nums[g.Chain()]
+	if memo == nil || memo.gen != gen {
+		memo = &addrMemo{gen: gen, m: map[string]uint32{}}
+		t.nums[g.Chain()] = memo
+	}
+	out := make(map[uint32]Label, len(keys))
+	var missing []string
+	for key, l := range keys {
+		if n, ok := memo.m[key]; ok {
+			out[n] = l
+		} else {
+			missing = append(missing, key)
+		}
+	}
+	t.mu.Unlock()
+	found := map[string]uint32{}
+	for _, key := range missing {
+		if n, err := g.AddrNum(key); err == nil {
+			out[n] = keys[key]
+			found[key] = n
+		}
+	}
+	if len(found) > 0 {
+		t.mu.Lock()
+		if memo := t.nums[g.Chain()]; memo != nil && memo.gen == gen {
+			for k, n := range found {
+				memo.m[k] = n
+			}
+		}
+		t.mu.Unlock()
+	}
+	return out
 }
 
 // New returns a tracer over idx.
@@ -94,6 +189,9 @@ type run struct {
 
 	labels    map[uint32]Label
 	endpoints map[string]bool
+	t         *Tracer
+	keys      *keyMemo
+	watch     map[uint32]bool // Options.Watch by address number
 
 	tainted map[uint64]*taint
 	queue   txHeap
@@ -122,7 +220,7 @@ type stopAcc struct {
 }
 
 // newRun returns the state of a trace over g.
-func newRun(ctx context.Context, g *chainstore.Graph, opts Options, res *Result) *run {
+func (t *Tracer) newRun(ctx context.Context, g *chainstore.Graph, opts Options, res *Result) *run {
 	r := &run{
 		ctx: ctx, g: g, opts: opts, res: res,
 		names:     map[uint32]string{},
@@ -137,21 +235,42 @@ func newRun(ctx context.Context, g *chainstore.Graph, opts Options, res *Result)
 		dust:      saturate(opts.Dust),
 	}
 	r.annotate = newAnnotator(r)
+	r.watch = watchNums(g, opts.Watch)
 	for _, c := range opts.EndpointCategories {
 		r.endpoints[c] = true
 	}
 	// Labels by address number; a label on an address the index has
 	// never seen cannot be reached.
-	for key, l := range opts.Labels {
-		if n, err := g.AddrNum(key); err == nil {
-			r.labels[n] = l
-		}
+	r.t, r.keys = t, t.keyMemo(g)
+	if len(opts.Labels) <= eagerLabels {
+		r.labels = t.addrNums(g, opts.Labels)
+	} else {
+		r.labels = nil // looked up by key, address by address: see labelOf
 	}
 	return r
 }
 
+// eagerLabels is the most labels a trace resolves to address numbers up
+// front; with more (a node that imported large TagPacks), a trace looks
+// up the key of each address it reaches instead, which costs less than
+// resolving every label when a trace reaches a few thousand addresses.
+const eagerLabels = 4096
+
+// labelOf returns the label of address number a, if it has one.
+func (r *run) labelOf(a uint32) (Label, bool) {
+	if a == chainstore.NoAddr {
+		return Label{}, false
+	}
+	if r.labels != nil {
+		l, ok := r.labels[a]
+		return l, ok
+	}
+	l, ok := r.opts.Labels[r.name(a)]
+	return l, ok
+}
+
 func (t *Tracer) traceUTXO(ctx context.Context, g *chainstore.Graph, info chain.Info, seeds []Seed, opts Options) (*Result, error) {
-	r := newRun(ctx, g, opts, &Result{Chain: info.ID, Model: opts.Model, Asset: chain.NativeAsset(info.ID)})
+	r := t.newRun(ctx, g, opts, &Result{Chain: info.ID, Model: opts.Model, Asset: chain.NativeAsset(info.ID)})
 	// Seeds resolve through the index (no graph lock needed); their
 	// numbers are checked under the lock.
 	type seeded struct {
@@ -338,7 +457,7 @@ func seedErr(err error, format string, args ...any) error {
 // it is an endpoint, a stop, or followed into its spender.
 func (r *run) release(o uint64, tn *taint, n uint32) {
 	out := r.g.Output(o)
-	if l, ok := r.labels[out.Addr]; ok && r.endpoints[l.Category] {
+	if l, ok := r.labelOf(out.Addr); ok && r.endpoints[l.Category] {
 		r.arrive(o, tn, n, out.Addr)
 		return
 	}
@@ -451,6 +570,9 @@ func (r *run) step(n uint32) {
 		}
 		r.tainted[o] = tn
 		r.res.Stats.Outputs++
+		if r.watch != nil {
+			r.arriveUTXO(o, tn, n)
+		}
 		r.edge(n, from, g.Output(o).Addr, a, int(tn.hops))
 		r.release(o, tn, n)
 	}
@@ -523,7 +645,7 @@ func (r *run) stop(reason string, o uint64, tn *taint, n uint32) {
 		Amount: amt(tn.amount), Hops: int(tn.hops), Height: int64(tr.Height)}
 	if out.Addr != chainstore.NoAddr {
 		s.Address = r.name(out.Addr)
-		if l, ok := r.labels[out.Addr]; ok {
+		if l, ok := r.labelOf(out.Addr); ok {
 			s.Label = &l
 		}
 	}
@@ -550,9 +672,15 @@ func (r *run) name(a uint32) string {
 	if s, ok := r.names[a]; ok {
 		return s
 	}
+	if s, ok := r.t.lookupKey(r.keys, a); ok {
+		r.names[a] = s
+		return s
+	}
 	s, err := r.g.AddrKey(a)
 	if err != nil {
 		s = fmt.Sprintf("#%d", a)
+	} else {
+		r.t.rememberKey(r.keys, a, s)
 	}
 	r.names[a] = s
 	return s
@@ -586,7 +714,7 @@ func (r *run) path(o uint64) (txs, via []string) {
 func (r *run) finish(path func(first uint64) (txs, via []string)) {
 	res := r.res
 	for addr, e := range r.ends {
-		l := r.labels[addr]
+		l, _ := r.labelOf(addr)
 		ep := Endpoint{
 			Address: r.name(addr), Entity: l.Entity, Category: l.Category, Confidence: l.Confidence,
 			Amount: Amount{e.amount}, Hops: int(e.hops), FirstBlock: e.firstBlock, FirstTx: r.g.TxHash(e.firstTx),
