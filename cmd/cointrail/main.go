@@ -119,10 +119,12 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.ingestCommand(),
 		m.chainCommand(),
 		m.traceCommand(),
-		m.screenCommand(),
 		m.clusterCommand(),
+		m.screenCommand(),
 		m.peerCommand(),
 		m.simulateCommand(),
+		m.watchCommand(),
+		m.alertCommand(),
 		m.versionCommand(),
 	)
 	wrapArgs(root)

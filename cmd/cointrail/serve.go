@@ -211,6 +211,12 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		return err
 	}
 	defer chainIdx.Close()
+	alerts, err := startAlerting(ctx, e, chainIdx, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer alerts.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(e.svc, httpapi.Options{
@@ -222,6 +228,7 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		Chain:    chainIdx,
 		Tracer:   trace.New(chainIdx),
 		Screener: screen.New(e.svc, chainIdx, screen.Options{Clusters: cluster.NewIndex(chainIdx)}),
+		Alerts:   alerts.svc,
 	})
 	syncer := federation.NewSyncer(e.svc, e.cfg.Operator, federation.Options{
 		Interval: sf.syncInterval, Timeout: sf.syncTimeout, MaxBackoff: sf.syncBackoff, PageSize: sf.syncPage,
@@ -281,13 +288,18 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 		<-syncDone
 		followWG.Wait()
 	}()
+	followWG.Add(1)
+	go func() {
+		defer followWG.Done()
+		alerts.run(syncCtx, log)
+	}()
 	for _, src := range followers {
 		followWG.Add(1)
 		go func() {
 			defer followWG.Done()
 			flog := log.With("component", "ingest", "chain", src.Chain())
 			for syncCtx.Err() == nil {
-				err := ingest.FromSource(syncCtx, chainIdx, src, "rpc", -1, -1, true, ingest.Options{Logger: flog, Interval: sf.followInterval})
+				err := ingest.FromSource(syncCtx, alerts.index(chainIdx), src, "rpc", -1, -1, true, ingest.Options{Logger: flog, Interval: sf.followInterval})
 				if err != nil && syncCtx.Err() == nil {
 					flog.Warn("following the node failed; trying again", "err", err, "retry_in", sf.followInterval)
 				}

@@ -54,6 +54,12 @@ type Options struct {
 	// TraceWait is how long POST /api/v1/traces waits for a trace before
 	// it answers with a job. Default: 2s.
 	TraceWait time.Duration
+	// Alerts, if set, serves watches and alerts under /api/v1/watches and
+	// /api/v1/alerts.
+	Alerts Alerts
+	// AlertKeepAlive is how often an idle alert stream gets a comment.
+	// Default: 15s.
+	AlertKeepAlive time.Duration
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -78,6 +84,9 @@ func New(svc *intel.Service, opts Options) *Server {
 	}
 	if opts.TraceWait <= 0 {
 		opts.TraceWait = 2 * time.Second
+	}
+	if opts.AlertKeepAlive <= 0 {
+		opts.AlertKeepAlive = 15 * time.Second
 	}
 	if opts.RatePerSecond == 0 {
 		opts.RatePerSecond = 50
@@ -199,6 +208,12 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/screen", false, s.postScreen},
 		{"GET /api/v1/traces/{id}", false, s.getTrace},
 		{"DELETE /api/v1/traces/{id}", false, s.deleteTrace},
+		{"GET /api/v1/watches", false, s.listWatches},
+		{"POST /api/v1/watches", false, s.postWatch},
+		{"DELETE /api/v1/watches/{id}", false, s.deleteWatch},
+		{"GET /api/v1/alerts", false, s.listAlerts},
+		{"GET /api/v1/alerts/stream", false, s.streamAlerts},
+		{"POST /api/v1/alerts/{id}/ack", false, s.ackAlert},
 	}
 }
 
