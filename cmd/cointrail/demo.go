@@ -97,6 +97,11 @@ func (m *Main) demoCommand() *cobra.Command {
 				fmt.Fprintf(m.Stdout, "  curl -s '%s/api/v1/objects?type=threat-actor'   # TLP:CLEAR, no token needed\n", url)
 				fmt.Fprintf(m.Stdout, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"chain\":\"%s\",\"incident\":\"%s\"}' %s/api/v1/traces\n",
 					tokens[0].token, theft.chain, theft.incident, url)
+				for _, t := range tokens {
+					if t.org.Name == "exchange" {
+						fmt.Fprintf(m.Stdout, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/alerts   # the exchange's alerts: the loot reaching Exchange A\n", t.token, url)
+					}
+				}
 			}
 			if noServe {
 				printTokens("not serving (--no-serve)")
@@ -159,6 +164,10 @@ func (m *Main) loadDemoScenario(ctx context.Context, dir string, e *env) (demoTh
 		{"ingest", "bitcoin", "--data", dir, "--network", "regtest", "--blocks", filepath.Join(sim, simulate.BlocksFile)},
 		{"import", "tagpack", filepath.Join(sim, simulate.TagPackFile), "--chain", sum.Truth.Chain, "--data", dir},
 		{"import", "stix", filepath.Join(sim, simulate.IncidentFile), "--org", e.cfg.Operator, "--data", dir},
+		// The exchange organisation watches what is labelled as Exchange
+		// A's: when the node serves, the live trace of the theft raises
+		// its alerts.
+		{"watch", "add", "--org", "exchange", "--chain", sum.Truth.Chain, "--label", "Exchange A", "--data", dir},
 	} {
 		root := sub.rootCommand()
 		root.SetArgs(args)

@@ -257,3 +257,38 @@ func TestDemoNoServe(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, os.Args)
 }
+
+// TestDemoAlerts serves the demo's data folder: the live trace of its
+// simulated theft raises the exchange's alerts for the loot that reached
+// Exchange A.
+func TestDemoAlerts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	out := mustRun(t, "demo", "--data", dir, "--no-serve")
+	token := regexp.MustCompile(`(?m)^exchange\s+\w+\s+(ct_\S+)`).FindStringSubmatch(out)
+	inc := regexp.MustCompile(`--incident (incident--[0-9a-f-]+)`).FindStringSubmatch(out)
+	if token == nil || inc == nil {
+		t.Fatalf("demo output: %s", out)
+	}
+	url, stop := startServe(t, dir)
+	defer stop()
+	var alerts struct {
+		Alerts []struct {
+			Incident string            `json:"incident"`
+			Address  string            `json:"address"`
+			Amounts  map[string]string `json:"amounts"`
+			Path     []string          `json:"path"`
+		} `json:"alerts"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(alerts.Alerts) == 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		getJSON(t, url+"/api/v1/alerts", token[1], &alerts)
+	}
+	if len(alerts.Alerts) == 0 {
+		t.Fatal("no alert within a minute")
+	}
+	a := alerts.Alerts[0]
+	if a.Incident != inc[1] || a.Amounts["fifo"] == "" || len(a.Path) < 2 {
+		t.Errorf("alert %+v", a)
+	}
+}
