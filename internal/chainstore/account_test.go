@@ -66,6 +66,13 @@ func TestAccountChain(t *testing.T) {
 		a.Balances[0].Received.Cmp(eth(100)) != 0 || a.Balances[0].Sent.Cmp(new(big.Int).Add(eth(30), big.NewInt(26000))) != 0 {
 		t.Fatalf("alice: %+v %+v", a, a.Balances)
 	}
+	// Received reads the same total with one point read.
+	if recv, err := s.Received(ctx, "ethereum", "0x00000000000000000000000000000000000A11CE"); err != nil || recv.Cmp(eth(100)) != 0 {
+		t.Fatalf("alice received %v, %v", recv, err)
+	}
+	if _, err := s.Received(ctx, "ethereum", "0x00000000000000000000000000000000000b0b0b"); !errors.Is(err, chain.ErrNotFound) {
+		t.Fatalf("an address never seen: %v", err)
+	}
 	bv, err := s.Address(ctx, "ethereum", bob)
 	if err != nil {
 		t.Fatal(err)

@@ -671,3 +671,21 @@ func (s *Store) Status(chainID string) (*Status, error) {
 	}
 	return st, nil
 }
+
+// Received returns what address addr received in chainID's own coin:
+// one point read, for callers that need only that (screening).
+func (s *Store) Received(ctx context.Context, chainID, addr string) (*big.Int, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	model, err := modelOf(chainID)
+	if err != nil {
+		return nil, err
+	}
+	k := newKeys(chainID)
+	var b balRec
+	if err := s.getRec(s.db, k.bal(canonKey(model, addr), 0), func(p []byte) (err error) { b, err = decodeBal(p); return err }); err != nil {
+		return nil, wrapNotFound(err, "%s received by %s", chain.NativeAsset(chainID), addr)
+	}
+	return b.Received.Big(), ctx.Err()
+}

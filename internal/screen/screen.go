@@ -33,7 +33,6 @@ import (
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/address"
 	"github.com/cointrail/cointrail/internal/chain"
-	"github.com/cointrail/cointrail/internal/chainstore"
 	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/trace"
@@ -99,7 +98,8 @@ type Intel interface {
 // Index is what screening reads of the chain index.
 type Index interface {
 	trace.Index
-	Address(ctx context.Context, chainID, addr string) (*chainstore.AddressView, error)
+	// Received is what an address received in the chain's own coin.
+	Received(ctx context.Context, chainID, addr string) (*big.Int, error)
 }
 
 // Clusters gives the addresses an address is clustered with.
@@ -219,8 +219,7 @@ func (s *Screener) Screen(ctx context.Context, v access.Viewer, chainID, addr st
 
 // Batch screens up to MaxBatch addresses of one chain as v.
 func (s *Screener) Batch(ctx context.Context, v access.Viewer, chainID string, addrs []string) ([]Result, error) {
-	info, ok := chain.Lookup(chainID)
-	if !ok {
+	if _, ok := chain.Lookup(chainID); !ok {
 		return nil, fault.New(fault.Invalid, "unknown chain %q", chainID)
 	}
 	if len(addrs) == 0 {
@@ -275,12 +274,8 @@ func (s *Screener) Batch(ctx context.Context, v access.Viewer, chainID string, a
 				addDirect(m, m)
 			}
 		}
-		if view, err := s.idx.Address(ctx, chainID, a); err == nil {
-			for _, b := range view.Balances {
-				if b.Asset == chain.NativeAsset(info.ID) {
-					r.Received.Int = b.Received
-				}
-			}
+		if recv, err := s.idx.Received(ctx, chainID, a); err == nil {
+			r.Received.Int = recv
 		}
 		for _, in := range exp.by[a] {
 			in.Share = share(in.Amount.Int, r.Received.Int)
