@@ -20,8 +20,12 @@ func newAnnotator(r *run) func(n uint32) {
 	return func(n uint32) {
 		tx := heuristic.TxFromGraph(r.g, n, exchange)
 		var kinds []string
-		for _, k := range heuristic.Classify(&tx) {
-			kinds = append(kinds, string(k))
+		// One input and at most two outputs is no CoinJoin, Tx0, fan-out or
+		// consolidation (each needs more inputs or outputs): only a peel.
+		if len(tx.Inputs) > 1 || len(tx.Outputs) > 2 {
+			for _, k := range heuristic.Classify(&tx) {
+				kinds = append(kinds, string(k))
+			}
 		}
 		peel := 0
 		if _, ok := heuristic.PeelStep(&tx); ok {

@@ -191,7 +191,8 @@ type run struct {
 	endpoints map[string]bool
 	t         *Tracer
 	keys      *keyMemo
-	watch     map[uint32]bool // Options.Watch by address number
+	lazy      map[uint32]labelHit // labels looked up by key, when there are many
+	watch     map[uint32]bool     // Options.Watch by address number
 
 	tainted map[uint64]*taint
 	queue   txHeap
@@ -265,8 +266,21 @@ func (r *run) labelOf(a uint32) (Label, bool) {
 		l, ok := r.labels[a]
 		return l, ok
 	}
+	if hit, seen := r.lazy[a]; seen {
+		return hit.l, hit.ok
+	}
 	l, ok := r.opts.Labels[r.name(a)]
+	if r.lazy == nil {
+		r.lazy = map[uint32]labelHit{}
+	}
+	r.lazy[a] = labelHit{l, ok}
 	return l, ok
+}
+
+// labelHit is the label of an address a trace has looked up by key.
+type labelHit struct {
+	l  Label
+	ok bool
 }
 
 func (t *Tracer) traceUTXO(ctx context.Context, g *chainstore.Graph, info chain.Info, seeds []Seed, opts Options) (*Result, error) {
