@@ -119,6 +119,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.ingestCommand(),
 		m.chainCommand(),
 		m.traceCommand(),
+		m.reportCommand(),
 		m.clusterCommand(),
 		m.screenCommand(),
 		m.peerCommand(),

@@ -192,6 +192,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/objects/{id}/revoke", false, s.revokeObject},
 		{"GET /api/v1/flags", false, s.getFlags},
 		{"GET /api/v1/incidents", false, s.getIncidents},
+		{"GET /api/v1/report", false, s.getReport},
 		{"GET /api/v1/whoami", false, s.whoami},
 		{"GET /api/v1/orgs", false, s.listOrgs},
 		{"POST /api/v1/orgs", false, s.createOrg},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -522,7 +523,7 @@ func TestProjections(t *testing.T) {
 		return obj(t, `{"type":"relationship","id":"relationship--00000000-0000-4000-8000-%012d",%s,"relationship_type":%q,"source_ref":%q,"target_ref":%q,"object_marking_refs":[%q]%s}`, i, ts, typ, src, dst, stix.TLPGreenID, extra)
 	}
 	n.submit(t, n.a,
-		obj(t, `{"type":"incident","id":%q,%s,"name":"Exchange theft","object_marking_refs":[%q],"extensions":{%q:{"extension_type":"property-extension","occurred":"2018-01-26T00:00:00.000Z","losses":[{"asset":"nem:XEM","amount":"523000000000000","usd":"530000000.00","source":"UN"},{"asset":"bitcoin:BTC","amount":"100000000","usd":"0.50","source":"x"}]}}}`, inc, ts, stix.TLPGreenID, stix.IncidentExtensionID),
+		obj(t, `{"type":"incident","id":%q,%s,"name":"Exchange theft","labels":["wallet hack"],"object_marking_refs":[%q],"extensions":{%q:{"extension_type":"property-extension","occurred":"2018-01-26T00:00:00.000Z","losses":[{"asset":"nem:XEM","amount":"523000000000000","usd":"530000000.00","source":"UN"},{"asset":"bitcoin:BTC","amount":"100000000","usd":"0.50","source":"x"}]}}}`, inc, ts, stix.TLPGreenID, stix.IncidentExtensionID),
 		obj(t, `{"type":"threat-actor","id":%q,%s,"name":"Lazarus Group","aliases":["APT38"],"object_marking_refs":[%q]}`, actor, ts, stix.TLPClearID),
 		obj(t, `{"type":"identity","id":%q,%s,"name":"Coincheck","identity_class":"organization","object_marking_refs":[%q]}`, victim, ts, stix.TLPGreenID),
 		obj(t, `{"type":"location","id":%q,%s,"country":"JP","object_marking_refs":[%q]}`, loc, ts, stix.TLPGreenID),
@@ -541,6 +542,12 @@ func TestProjections(t *testing.T) {
 	if got.LossUSD != "530000000.50" || got.Date != "2018-01-26T00:00:00.000Z" || len(got.Actors) != 1 || got.Actors[0].Name != "Lazarus Group" ||
 		*got.Actors[0].Confidence != 70 || len(got.Victims) != 1 || got.Victims[0].Country != "JP" || len(got.Wallets) != 1 {
 		t.Errorf("incident = %+v", got)
+	}
+	if !slices.Equal(got.Labels, []string{"wallet hack"}) {
+		t.Errorf("labels = %q, want [wallet hack]", got.Labels)
+	}
+	if js, _ := json.Marshal(got); strings.Contains(string(js), "wallet hack") {
+		t.Errorf("labels leak into the incident's JSON: %s", js)
 	}
 	flags, err := n.svc.Flags(ctx, n.a, intel.FlagQuery{Chain: "ethereum", Address: "0x098B716B8AAF21512996DC57EB0615E2383E2F96"})
 	if err != nil || len(flags) != 1 || len(flags[0].Flags) != 2 {

@@ -91,6 +91,10 @@ type Incident struct {
 	Sources []ExternalRef `json:"sources,omitempty"`
 	TLP     string        `json:"tlp"`
 	Owner   string        `json:"owner"`
+	// Labels are the incident's STIX labels: for a CSV import, its attack
+	// types and the tags that name no actor. Reports group by them; they
+	// stay out of the JSON so that the incidents API is unchanged.
+	Labels []string `json:"-"`
 }
 
 // Party is an identity an incident targets.
@@ -306,6 +310,7 @@ func (s *Service) Incidents(ctx context.Context, v access.Viewer) ([]Incident, e
 		inc := &Incident{
 			ID: o.ID, Name: o.String("name"), Date: date, Losses: losses,
 			LossUSD: sumUSD(losses), TLP: tlpName(r.TLP), Owner: r.Owner,
+			Labels: o.Strings("labels"),
 		}
 		var refs []ExternalRef
 		if _, err := o.Decode("external_references", &refs); err == nil {

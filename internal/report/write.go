@@ -1,0 +1,144 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Write writes r to w in format f.
+func (r *Report) Write(w io.Writer, f Format) error {
+	switch f {
+	case CSV:
+		return r.WriteCSV(w)
+	case JSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case HTML:
+		return r.WriteHTML(w)
+	}
+	return r.WriteTable(w)
+}
+
+// WriteTable writes r as an aligned text table. It lists how many incidents
+// each figure counts; the CSV, JSON and HTML forms name them.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	cols := append(r.header(), "incidents", "loss_usd", "without_usd", "amounts")
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
+	line := func(values []string, row Row) {
+		cells := append(append([]string{}, values...), fmt.Sprint(row.Incidents), usdText(row.LossUSD), fmt.Sprint(row.Unpriced), amountsText(row.Amounts))
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	for _, row := range r.Rows {
+		line(row.Values, row)
+	}
+	line(r.totalValues(), r.Total)
+	return tw.Flush()
+}
+
+// WriteCSV writes r as CSV with a header row: the dimensions, the figures,
+// then the incidents behind them (ids joined by spaces) and their sources
+// (joined by spaces). The last row is the total.
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(append(r.header(), "incidents", "loss_usd", "incidents_without_usd", "amounts", "incident_ids", "sources"))
+	line := func(values []string, row Row) {
+		_ = cw.Write(append(append([]string{}, values...), fmt.Sprint(row.Incidents), row.LossUSD, fmt.Sprint(row.Unpriced),
+			amountsText(row.Amounts), strings.Join(row.IncidentIDs, " "), strings.Join(r.sourcesOf(row.IncidentIDs), " ")))
+	}
+	for _, row := range r.Rows {
+		line(row.Values, row)
+	}
+	line(r.totalValues(), r.Total)
+	cw.Flush()
+	return cw.Error()
+}
+
+// htmlRow is a row as the HTML page shows it.
+type htmlRow struct {
+	Values    []string
+	Row       Row
+	USD       string
+	Amounts   string
+	Incidents []htmlIncident
+	Total     bool
+}
+
+type htmlIncident struct {
+	ID, Name, Date string
+	Sources        []htmlSource
+}
+
+type htmlSource struct{ Name, URL string }
+
+// WriteHTML writes r as a self-contained page (no script, no outside
+// resource) with one table; each row links its incidents to
+// /api/v1/objects/{id} and lists their sources. A print stylesheet keeps
+// the table readable on paper.
+func (r *Report) WriteHTML(w io.Writer) error {
+	data := struct {
+		R    *Report
+		Head []string
+		Rows []htmlRow
+	}{R: r, Head: r.header()}
+	conv := func(values []string, row Row, total bool) htmlRow {
+		h := htmlRow{Values: values, Row: row, USD: usdText(row.LossUSD), Amounts: amountsText(row.Amounts), Total: total}
+		for _, id := range row.IncidentIDs {
+			ref := r.Incidents[id]
+			hi := htmlIncident{ID: id, Name: ref.Name, Date: ref.Date}
+			for _, s := range ref.Sources {
+				hi.Sources = append(hi.Sources, htmlSource{Name: s.SourceName, URL: s.URL})
+			}
+			h.Incidents = append(h.Incidents, hi)
+		}
+		return h
+	}
+	for _, row := range r.Rows {
+		data.Rows = append(data.Rows, conv(row.Values, row, false))
+	}
+	data.Rows = append(data.Rows, conv(r.totalValues(), r.Total, true))
+	return pageTemplate.Execute(w, data)
+}
+
+var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>cointrail report</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #111; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #bbb; padding: 4px 8px; vertical-align: top; text-align: left; }
+th { background: #eee; }
+td.num { text-align: right; white-space: nowrap; }
+tr.total td { font-weight: bold; border-top: 2px solid #111; }
+ul { margin: 0; padding-left: 1.2em; }
+.src { color: #555; font-size: 90%; }
+@media print {
+  body { margin: 0; font-size: 10pt; }
+  a { color: inherit; text-decoration: none; }
+  a[href]::after { content: " (" attr(href) ")"; font-size: 80%; }
+  tr { page-break-inside: avoid; }
+  thead { display: table-header-group; }
+}
+</style>
+</head>
+<body>
+<h1>Incidents and losses</h1>
+<p>Grouped by {{range $i, $d := .Head}}{{if $i}}, {{end}}{{$d}}{{end}}{{if .R.From}}; from {{.R.From}}{{end}}{{if .R.To}}; to {{.R.To}}{{end}}.
+Losses are in US dollars at the time, as reported; amounts are in base units. An incident in several rows (two actors, two victims) counts once in the total.</p>
+<table>
+<thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}<th>incidents</th><th>loss (USD)</th><th>without USD</th><th>amounts</th><th>incidents and sources</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr{{if .Total}} class="total"{{end}}>{{range .Values}}<td>{{.}}</td>{{end}}<td class="num">{{.Row.Incidents}}</td><td class="num">{{.USD}}</td><td class="num">{{.Row.Unpriced}}</td><td>{{.Amounts}}</td><td><ul>{{range .Incidents}}<li><a href="/api/v1/objects/{{.ID}}">{{.Name}}</a> ({{.Date}}){{range .Sources}} <span class="src">{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</span>{{end}}</li>{{end}}</ul></td></tr>
+{{end}}</tbody>
+</table>
+</body>
+</html>
+`))
