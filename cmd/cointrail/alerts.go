@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/alert"
 	"github.com/cointrail/cointrail/internal/chain"
 	"github.com/cointrail/cointrail/internal/chainstore"
@@ -26,6 +27,27 @@ func openAlerts(ctx context.Context, e *env) (*alert.Service, error) {
 		return nil, err
 	}
 	return alert.NewService(st, e.svc, alert.Options{Logger: e.log.With("component", "alerts"), Operator: e.cfg.Operator}), nil
+}
+
+// withAlerts opens the node and its alert store, resolves --org (a name
+// or an identity id; "" stays "") and calls fn: what every watch and alert
+// command does first.
+func (m *Main) withAlerts(ctx context.Context, d dataFlags, org string, fn func(e *env, svc *alert.Service, orgID string) error) error {
+	e, err := m.open(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	id, err := orgOf(ctx, e, org)
+	if err != nil {
+		return err
+	}
+	svc, err := openAlerts(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer svc.Store().Close()
+	return fn(e, svc, id)
 }
 
 // orgNames maps the node's organisations' identity ids to their names.
@@ -85,29 +107,21 @@ func (m *Main) watchCommand() *cobra.Command {
 			if (webhook == "") != (secret == "") {
 				return usagef("--webhook and --secret go together")
 			}
-			e, err := m.open(ctx, d)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			v, err := e.as(ctx, org)
-			if err != nil {
-				return err
-			}
-			svc, err := openAlerts(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer svc.Store().Close()
-			w, err := svc.AddWatch(ctx, v, alert.Watch{Chain: chainID, Addresses: addrs, Label: label, Min: minAmount, Webhook: webhook, Secret: secret})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return m.printJSON(w)
-			}
-			fmt.Fprintln(m.Stdout, w.ID)
-			return nil
+			return m.withAlerts(ctx, d, org, func(e *env, svc *alert.Service, id string) error {
+				v := e.operator()
+				if id != "" {
+					v = access.Viewer{Org: id, Role: access.Admin}
+				}
+				w, err := svc.AddWatch(ctx, v, alert.Watch{Chain: chainID, Addresses: addrs, Label: label, Min: minAmount, Webhook: webhook, Secret: secret})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return m.printJSON(w)
+				}
+				fmt.Fprintln(m.Stdout, w.ID)
+				return nil
+			})
 		},
 	}
 	d.register(add)
@@ -130,41 +144,29 @@ func (m *Main) watchCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			e, err := m.open(ctx, ld)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			id, err := orgOf(ctx, e, lorg)
-			if err != nil {
-				return err
-			}
-			svc, err := openAlerts(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer svc.Store().Close()
-			ws, err := svc.Store().Watches(ctx, id)
-			if err != nil {
-				return err
-			}
-			if ws == nil {
-				ws = []alert.Watch{}
-			}
-			if ljson {
-				return m.printJSON(ws)
-			}
-			names := orgNames(ctx, e)
-			tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tORG\tCHAIN\tWATCHES\tMIN\tWEBHOOK")
-			for _, w := range ws {
-				what := strings.Join(w.Addresses, ",")
-				if w.Label != "" {
-					what = "label " + w.Label
+			return m.withAlerts(ctx, ld, lorg, func(e *env, svc *alert.Service, id string) error {
+				ws, err := svc.Store().Watches(ctx, id)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", w.ID, names[w.Org], w.Chain, what, w.Min, w.Webhook)
-			}
-			return tw.Flush()
+				if ws == nil {
+					ws = []alert.Watch{}
+				}
+				if ljson {
+					return m.printJSON(ws)
+				}
+				names := orgNames(ctx, e)
+				tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tORG\tCHAIN\tWATCHES\tMIN\tWEBHOOK")
+				for _, w := range ws {
+					what := strings.Join(w.Addresses, ",")
+					if w.Label != "" {
+						what = "label " + w.Label
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", w.ID, names[w.Org], w.Chain, what, w.Min, w.Webhook)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	ld.register(list)
@@ -179,25 +181,13 @@ func (m *Main) watchCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			e, err := m.open(ctx, rd)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			id, err := orgOf(ctx, e, rorg)
-			if err != nil {
-				return err
-			}
-			svc, err := openAlerts(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer svc.Store().Close()
-			if err := svc.Store().RemoveWatch(ctx, args[0], id); err != nil {
-				return err
-			}
-			fmt.Fprintf(m.Stdout, "removed watch %s\n", args[0])
-			return nil
+			return m.withAlerts(ctx, rd, rorg, func(e *env, svc *alert.Service, id string) error {
+				if err := svc.Store().RemoveWatch(ctx, args[0], id); err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "removed watch %s\n", args[0])
+				return nil
+			})
 		},
 	}
 	rd.register(remove)
@@ -232,52 +222,42 @@ func (m *Main) alertCommand() *cobra.Command {
 				}
 				f.State = st
 			}
-			e, err := m.open(ctx, d)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if f.Org, err = orgOf(ctx, e, org); err != nil {
-				return err
-			}
-			svc, err := openAlerts(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer svc.Store().Close()
-			var all []alert.Alert
-			for {
-				page, err := svc.Store().Alerts(ctx, f)
-				if err != nil {
-					return err
+			return m.withAlerts(ctx, d, org, func(e *env, svc *alert.Service, id string) error {
+				f.Org = id
+				var all []alert.Alert
+				for {
+					page, err := svc.Store().Alerts(ctx, f)
+					if err != nil {
+						return err
+					}
+					all = append(all, page...)
+					if len(page) < 1000 {
+						break
+					}
+					f.After = page[len(page)-1].Seq
 				}
-				all = append(all, page...)
-				if len(page) < 1000 {
-					break
+				if all == nil {
+					all = []alert.Alert{}
 				}
-				f.After = page[len(page)-1].Seq
-			}
-			if all == nil {
-				all = []alert.Alert{}
-			}
-			if asJSON {
-				return m.printJSON(all)
-			}
-			names := orgNames(ctx, e)
-			tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATE\tORG\tINCIDENT\tFIFO\tHAIRCUT\tADDRESS\tTX\tBLOCK\tDELIVERY")
-			for _, a := range all {
-				delivery := "-"
-				if a.Delivery != nil {
-					delivery = fmt.Sprintf("%s (%d attempts)", a.Delivery.State, a.Delivery.Attempts)
+				if asJSON {
+					return m.printJSON(all)
 				}
-				name := a.IncidentName
-				if name == "" {
-					name = a.Incident
+				names := orgNames(ctx, e)
+				tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSTATE\tORG\tINCIDENT\tFIFO\tHAIRCUT\tADDRESS\tTX\tBLOCK\tDELIVERY")
+				for _, a := range all {
+					delivery := "-"
+					if a.Delivery != nil {
+						delivery = fmt.Sprintf("%s (%d attempts)", a.Delivery.State, a.Delivery.Attempts)
+					}
+					name := a.IncidentName
+					if name == "" {
+						name = a.Incident
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, a.State, names[a.Org], name, a.Amounts.FIFO, a.Amounts.Haircut, a.Address, a.Tx, a.BlockHeight, delivery)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, a.State, names[a.Org], name, a.Amounts.FIFO, a.Amounts.Haircut, a.Address, a.Tx, a.BlockHeight, delivery)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	d.register(list)
@@ -293,26 +273,14 @@ func (m *Main) alertCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			e, err := m.open(ctx, ad)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			id, err := orgOf(ctx, e, aorg)
-			if err != nil {
-				return err
-			}
-			svc, err := openAlerts(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer svc.Store().Close()
-			a, err := svc.Store().Ack(ctx, args[0], id)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(m.Stdout, "alert %s %s\n", a.ID, a.State)
-			return nil
+			return m.withAlerts(ctx, ad, aorg, func(e *env, svc *alert.Service, id string) error {
+				a, err := svc.Store().Ack(ctx, args[0], id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "alert %s %s\n", a.ID, a.State)
+				return nil
+			})
 		},
 	}
 	ad.register(ack)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/address"
 	"github.com/cointrail/cointrail/internal/chain"
 	"github.com/cointrail/cointrail/internal/chainstore"
@@ -46,16 +45,11 @@ func (m *Main) clusterExplainCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := m.open(ctx, d)
+			e, v, err := m.openAs(ctx, d, asName)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			v, err := e.as(ctx, asName)
-			if err != nil {
-				return err
-			}
-			v.Role = access.Reader
 			labels, err := trace.LabelsFor(ctx, e.svc, v, chainID, nil)
 			if err != nil {
 				return err

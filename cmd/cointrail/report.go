@@ -1,12 +1,8 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
-	"github.com/cointrail/cointrail/internal/access"
-	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/report"
 )
 
@@ -37,19 +33,11 @@ Dimensions: year (of the theft); actor (each attributed actor's name, "unattribu
 			if err != nil {
 				return usagef("%s", errorText(err))
 			}
-			e, err := m.open(ctx, d)
+			e, v, err := m.openAs(ctx, d, asName)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			v, err := e.as(ctx, asName)
-			if fault.CodeOf(err) == fault.NotFound {
-				return usagef("--as %q: %s", asName, strings.TrimSpace(errorText(err)))
-			}
-			if err != nil {
-				return err
-			}
-			v.Role = access.Reader
 			rep, err := report.Run(ctx, e.svc, v, q)
 			if err != nil {
 				return err

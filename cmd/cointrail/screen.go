@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/cluster"
 	"github.com/cointrail/cointrail/internal/screen"
 )
@@ -33,16 +32,11 @@ The score is the larger of the direct score (each flag's category weight times i
 			if len(args) > screen.MaxBatch {
 				return usagef("%d addresses: screen takes at most %d at once", len(args), screen.MaxBatch)
 			}
-			e, err := m.open(ctx, d)
+			e, v, err := m.openAs(ctx, d, asName)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			v, err := e.as(ctx, asName)
-			if err != nil {
-				return err
-			}
-			v.Role = access.Reader
 			st, err := m.openChain(d.dir)
 			if err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -169,17 +170,32 @@ func (m *Main) exportAs(ctx context.Context, d dataFlags, asName, what string, f
 	if asName == "" {
 		return usagef("%s needs --as ORG (whose view to export)", what)
 	}
-	e, err := m.open(ctx, d)
+	e, v, err := m.openAs(ctx, d, asName)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	return fn(e, v)
+}
+
+// openAs opens the node and returns the read-only viewer of the
+// organisation asName (the operator when ""): what every command that
+// reads as an organisation does first. The caller closes the env.
+func (m *Main) openAs(ctx context.Context, d dataFlags, asName string) (*env, access.Viewer, error) {
+	e, err := m.open(ctx, d)
+	if err != nil {
+		return nil, access.Viewer{}, err
+	}
 	v, err := e.as(ctx, asName)
 	if err != nil {
-		return err
+		e.Close()
+		if fault.CodeOf(err) == fault.NotFound {
+			return nil, access.Viewer{}, usagef("--as %q: %s", asName, strings.TrimSpace(errorText(err)))
+		}
+		return nil, access.Viewer{}, err
 	}
 	v.Role = access.Reader
-	return fn(e, v)
+	return e, v, nil
 }
 
 // exportBundle streams a bundle of every current object v may see.

@@ -78,16 +78,11 @@ Seeds: outputs (--from TXID:VOUT, several separated by commas; a bare TXID seeds
 				amt = v
 			}
 
-			e, err := m.open(ctx, d)
+			e, v, err := m.openAs(ctx, d, asName)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			v, err := e.as(ctx, asName)
-			if err != nil {
-				return err
-			}
-			v.Role = access.Reader
 
 			var seeds []trace.Seed
 			switch {

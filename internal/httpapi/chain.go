@@ -34,7 +34,9 @@ func (s *Server) chainReader() (ChainReader, error) {
 	return s.opts.Chain, nil
 }
 
-func (s *Server) getChainTx(w http.ResponseWriter, r *http.Request) error {
+// chainRead answers a chain read: the {chain} path value checked, the
+// index there, and what read returns as JSON.
+func (s *Server) chainRead(w http.ResponseWriter, r *http.Request, read func(cr ChainReader, chainID string) (any, error)) error {
 	c, err := chainParam(r)
 	if err != nil {
 		return err
@@ -43,50 +45,35 @@ func (s *Server) getChainTx(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := cr.Tx(r.Context(), c, r.PathValue("hash"))
+	v, err := read(cr, c)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+func (s *Server) getChainTx(w http.ResponseWriter, r *http.Request) error {
+	return s.chainRead(w, r, func(cr ChainReader, c string) (any, error) {
+		return cr.Tx(r.Context(), c, r.PathValue("hash"))
+	})
 }
 
 func (s *Server) getChainAddress(w http.ResponseWriter, r *http.Request) error {
-	c, err := chainParam(r)
-	if err != nil {
-		return err
-	}
-	cr, err := s.chainReader()
-	if err != nil {
-		return err
-	}
-	a := r.PathValue("address")
-	if !strings.HasPrefix(a, "script:") {
-		if a, err = address.Canonical(c, a); err != nil {
-			return err
+	return s.chainRead(w, r, func(cr ChainReader, c string) (any, error) {
+		a := r.PathValue("address")
+		if !strings.HasPrefix(a, "script:") {
+			var err error
+			if a, err = address.Canonical(c, a); err != nil {
+				return nil, err
+			}
 		}
-	}
-	v, err := cr.Address(r.Context(), c, a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+		return cr.Address(r.Context(), c, a)
+	})
 }
 
 func (s *Server) getChainStatus(w http.ResponseWriter, r *http.Request) error {
-	c, err := chainParam(r)
-	if err != nil {
-		return err
-	}
-	cr, err := s.chainReader()
-	if err != nil {
-		return err
-	}
-	v, err := cr.Status(c)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.chainRead(w, r, func(cr ChainReader, c string) (any, error) {
+		return cr.Status(c)
+	})
 }

@@ -38,11 +38,9 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
-)
 
-// module is the main module's path, found in go.mod to locate the
-// repository root.
-const module = "github.com/cointrail/cointrail"
+	"github.com/cointrail/cointrail/internal/tooltest"
+)
 
 // EnvBinary names an environment variable that may point to a btcd binary
 // to use instead of building one.
@@ -58,7 +56,7 @@ var build struct {
 // tools module pins (or $COINTRAIL_TEST_BTCD). The first call in a test
 // binary builds it with `go build` in <repo>/tools unless the cache already
 // holds it: the binary is kept in os.UserCacheDir()/cointrail-test as
-// btcd-<hash of tools/go.mod and tools/go.sum>, so reruns do not rebuild
+// btcd-<hash of tools/go.sum> (package tooltest), so reruns do not rebuild
 // and a change of the pinned version does. When btcd cannot be built the
 // test is skipped, or fails under CI=true.
 func Binary(tb testing.TB) string {
@@ -66,7 +64,9 @@ func Binary(tb testing.TB) string {
 	if p := os.Getenv(EnvBinary); p != "" {
 		return p
 	}
-	build.once.Do(func() { build.path, build.err = buildBinary() })
+	build.once.Do(func() {
+		build.path, build.err = tooltest.Build("btcd", "github.com/btcsuite/btcd", "CGO_ENABLED=0", "GOFLAGS=")
+	})
 	if build.err != nil {
 		if os.Getenv("CI") == "true" {
 			tb.Fatalf("btcdtest: %v", build.err)
@@ -74,89 +74,6 @@ func Binary(tb testing.TB) string {
 		tb.Skipf("btcdtest: cannot build btcd (set %s to a btcd binary, or fix the build): %v", EnvBinary, build.err)
 	}
 	return build.path
-}
-
-// buildBinary builds btcd into the cache, unless it is there already.
-func buildBinary() (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	tools := filepath.Join(root, "tools")
-	h := sha256.New()
-	for _, name := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join(tools, name))
-		if err != nil {
-			return "", fmt.Errorf("read tools module: %w", err)
-		}
-		h.Write(b)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "cointrail-test")
-	bin := filepath.Join(dir, "btcd-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if goroot := os.Getenv("GOROOT"); goroot != "" {
-			goTool = filepath.Join(goroot, "bin", "go")
-		} else {
-			return "", fmt.Errorf("no go tool to build btcd: %w", err)
-		}
-	}
-	// Build to a temporary name and rename, so that test binaries of
-	// other packages building at the same time never run a partial file.
-	var suffix [6]byte
-	_, _ = rand.Read(suffix[:])
-	tmp := bin + ".tmp-" + hex.EncodeToString(suffix[:])
-	cmd := exec.Command(goTool, "build", "-C", tools, "-o", tmp, "github.com/btcsuite/btcd")
-	cmd.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0", "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("go build -C %s github.com/btcsuite/btcd: %v\n%s", tools, err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	return bin, nil
-}
-
-// repoRoot walks up from the working directory (a test runs in its
-// package's folder) to the go.mod of the main module.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && modulePath(b) == module {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of module %s above the working directory", module)
-		}
-		dir = parent
-	}
-}
-
-// modulePath returns the module path a go.mod declares.
-func modulePath(gomod []byte) string {
-	for _, line := range strings.Split(string(gomod), "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module"); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
 }
 
 // Node is a running btcd on simnet.

@@ -11,11 +11,8 @@
 package gethtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cointrail/cointrail/internal/tooltest"
 )
 
 // Node is a running geth dev node. Its methods are safe for concurrent
@@ -63,86 +62,11 @@ var build struct {
 // first use in the test binary. It fails tb when geth cannot be built.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	build.once.Do(func() { build.path, build.err = buildGeth() })
+	build.once.Do(func() { build.path, build.err = tooltest.Build("geth", "github.com/ethereum/go-ethereum/cmd/geth") })
 	if build.err != nil {
 		tb.Fatalf("gethtest: %v", build.err)
 	}
 	return build.path
-}
-
-// buildGeth builds geth from the tools module into the cache, unless it is
-// there already.
-func buildGeth() (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	tools := filepath.Join(root, "tools")
-	sum, err := os.ReadFile(filepath.Join(tools, "go.sum"))
-	if err != nil {
-		return "", fmt.Errorf("read tools/go.sum: %w", err)
-	}
-	h := sha256.Sum256(sum)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("user cache dir: %w", err)
-	}
-	dir := filepath.Join(cache, "cointrail-test")
-	path := filepath.Join(dir, "geth-"+hex.EncodeToString(h[:8]))
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-		return path, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("make cache dir: %w", err)
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("find the go command: %w", err)
-	}
-	// Build next to the final path, then rename: test binaries of other
-	// packages may be building at the same time, and a rename is atomic.
-	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
-	cmd := exec.Command(goTool, "-C", tools, "build", "-o", tmp, "github.com/ethereum/go-ethereum/cmd/geth")
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("build geth (go -C %s build github.com/ethereum/go-ethereum/cmd/geth): %w\n%s", tools, err, out)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("cache geth: %w", err)
-	}
-	return path, nil
-}
-
-// repoRoot walks up from the working directory to the directory whose
-// go.mod declares module github.com/cointrail/cointrail.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && modulePath(data) == "github.com/cointrail/cointrail" {
-			return dir, nil
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return "", errors.New("no go.mod of module github.com/cointrail/cointrail above the working directory")
-		}
-		dir = up
-	}
-}
-
-func modulePath(gomod []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(gomod))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
 }
 
 // Start starts a geth dev node for the test and returns once it answers

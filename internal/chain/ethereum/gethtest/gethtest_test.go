@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cointrail/cointrail/internal/tooltest"
 )
 
 func TestStart(t *testing.T) {
@@ -36,7 +38,7 @@ func TestStart(t *testing.T) {
 	n.MustCall(t, "dev_setFeeRecipient", nil, n.Dev)
 
 	// The binary is cached under the hash of tools/go.sum.
-	root, err := repoRoot()
+	root, err := tooltest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,17 +50,5 @@ func TestStart(t *testing.T) {
 	cache, _ := os.UserCacheDir()
 	if want := filepath.Join(cache, "cointrail-test", "geth-"+hex.EncodeToString(h[:8])); Binary(t) != want {
 		t.Errorf("binary %s, want %s", Binary(t), want)
-	}
-}
-
-func TestModulePath(t *testing.T) {
-	for in, want := range map[string]string{
-		"module github.com/cointrail/cointrail\n\ngo 1.26\n": "github.com/cointrail/cointrail",
-		"// comment\nmodule \"example.com/x\"\n":             "example.com/x",
-		"go 1.26\n":                                          "",
-	} {
-		if got := modulePath([]byte(in)); got != want {
-			t.Errorf("modulePath(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
