@@ -141,7 +141,11 @@ type view struct {
 	flagsOf  map[string][]intel.Flag
 	labelsOf map[string][]intel.WalletLabel
 	incTLP   map[string]string
-	exp      *exposure
+	// traced are the incidents with seeds on the chain, and labels the
+	// labels their traces end at.
+	traced []intel.Incident
+	labels map[string]trace.Label
+	exp    *exposure
 }
 
 // New returns a screener.
@@ -325,12 +329,34 @@ func (s *Screener) view(ctx context.Context, v access.Viewer, chainID string) (*
 	}
 	key := chainID + "\x00" + v.Org
 	s.mu.Lock()
-	vw, ok := s.cache[key]
+	old, ok := s.cache[key]
 	s.mu.Unlock()
-	if ok && vw.added == added && vw.exp.numTx == numTx {
-		return vw, nil
+	if ok && old.added == added && old.exp.numTx == numTx {
+		return old, nil
 	}
-	vw = &view{added: added, flagsOf: map[string][]intel.Flag{}, labelsOf: map[string][]intel.WalletLabel{}, incTLP: map[string]string{}}
+	vw := old
+	if !ok || old.added != added {
+		// The intelligence changed: read the viewer's flags, labels and
+		// incidents again. When only the chain grew, they stand.
+		if vw, err = s.readIntel(ctx, v, chainID, added); err != nil {
+			return nil, err
+		}
+	} else {
+		cp := *old
+		vw = &cp
+	}
+	if vw.exp, err = s.exposure(ctx, chainID, numTx, vw); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.cache[key] = vw
+	s.mu.Unlock()
+	return vw, nil
+}
+
+// readIntel reads what v may see of chainID's intelligence.
+func (s *Screener) readIntel(ctx context.Context, v access.Viewer, chainID string, added int64) (*view, error) {
+	vw := &view{added: added, flagsOf: map[string][]intel.Flag{}, labelsOf: map[string][]intel.WalletLabel{}, incTLP: map[string]string{}}
 	flags, err := s.in.Flags(ctx, v, intel.FlagQuery{Chain: chainID})
 	if err != nil {
 		return nil, err
@@ -345,12 +371,17 @@ func (s *Screener) view(ctx context.Context, v access.Viewer, chainID string) (*
 	for _, l := range labels {
 		vw.labelsOf[l.Address] = append(vw.labelsOf[l.Address], l)
 	}
-	if vw.exp, err = s.exposure(ctx, v, chainID, numTx, vw); err != nil {
+	incs, err := s.in.Incidents(ctx, v)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.cache[key] = vw
-	s.mu.Unlock()
+	for _, inc := range incs {
+		vw.incTLP[inc.ID] = inc.TLP
+		if len(trace.SeedsOf(inc, chainID)) > 0 {
+			vw.traced = append(vw.traced, inc)
+		}
+	}
+	vw.labels = trace.LabelsFrom(labels, nil)
 	return vw, nil
 }
 
@@ -383,40 +414,15 @@ func indirectScore(share float64, hops int) float64 {
 	return math.Max(s, IndirectFloor)
 }
 
-// exposure traces, for v on chainID, the incidents v may see and files
-// what each brings to each address.
-func (s *Screener) exposure(ctx context.Context, v access.Viewer, chainID string, numTx uint32, vw *view) (*exposure, error) {
+// exposure traces the view's incidents on chainID, as of numTx
+// transactions, and files what each brings to each address.
+func (s *Screener) exposure(ctx context.Context, chainID string, numTx uint32, vw *view) (*exposure, error) {
 	e := &exposure{numTx: numTx, by: map[string][]Indirect{}}
 	if numTx == 0 {
 		return e, nil
 	}
-	incs, err := s.in.Incidents(ctx, v)
-	if err != nil {
-		return nil, err
-	}
-	var mine []intel.Incident
-	for _, inc := range incs {
-		vw.incTLP[inc.ID] = inc.TLP
-		for _, w := range inc.Wallets {
-			if w.Role == trace.SeedRole && w.Chain == chainID {
-				mine = append(mine, inc)
-				break
-			}
-		}
-	}
-	if len(mine) == 0 {
-		return e, nil
-	}
-	labels, err := trace.LabelsFor(ctx, s.in, v, chainID, nil)
-	if err != nil {
-		return nil, err
-	}
-	for _, inc := range mine {
-		seeds, err := trace.IncidentSeeds(ctx, s.in, v, inc.ID, chainID)
-		if err != nil {
-			continue
-		}
-		res, err := s.tracer.Trace(ctx, chainID, seeds, trace.Options{Model: s.opts.Model, MaxHops: s.opts.MaxHops, Labels: labels, MaxEdges: math.MaxInt32})
+	for _, inc := range vw.traced {
+		res, err := s.tracer.Trace(ctx, chainID, trace.SeedsOf(inc, chainID), trace.Options{Model: s.opts.Model, MaxHops: s.opts.MaxHops, Labels: vw.labels, MaxEdges: math.MaxInt32})
 		if err != nil {
 			if fault.CodeOf(err) == fault.NotFound || fault.CodeOf(err) == fault.Invalid {
 				continue // a seed the index does not hold: nothing traced yet

@@ -28,6 +28,12 @@ func LabelsFor(ctx context.Context, in Intel, v access.Viewer, chainID string, e
 	if err != nil {
 		return nil, fmt.Errorf("labels of %s: %w", chainID, err)
 	}
+	return LabelsFrom(ws, endpoints), nil
+}
+
+// LabelsFrom returns wallet labels by address, as LabelsFor does, from
+// labels already read.
+func LabelsFrom(ws []intel.WalletLabel, endpoints []string) map[string]Label {
 	if endpoints == nil {
 		endpoints = DefaultEndpointCategories
 	}
@@ -49,7 +55,7 @@ func LabelsFor(ctx context.Context, in Intel, v access.Viewer, chainID string, e
 		}
 		out[w.Address] = l
 	}
-	return out, nil
+	return out
 }
 
 // IncidentSeeds returns the seeds of incident id on chainID as v sees it:
@@ -63,16 +69,23 @@ func IncidentSeeds(ctx context.Context, in Intel, v access.Viewer, id, chainID s
 		if inc.ID != id {
 			continue
 		}
-		var seeds []Seed
-		for _, w := range inc.Wallets {
-			if w.Role == SeedRole && w.Chain == chainID {
-				seeds = append(seeds, Seed{Kind: SeedAddress, Address: w.Value, Note: fmt.Sprintf("%s of %s", SeedRole, id)})
-			}
-		}
+		seeds := SeedsOf(inc, chainID)
 		if len(seeds) == 0 {
 			return nil, fault.New(fault.Invalid, "incident %s has no %s wallet on %s to trace from", id, SeedRole, chainID)
 		}
 		return seeds, nil
 	}
 	return nil, fault.New(fault.NotFound, "no incident %s visible to this organisation", id)
+}
+
+// SeedsOf returns the seeds of an incident on chainID: its wallets there
+// related with role theft-destination.
+func SeedsOf(inc intel.Incident, chainID string) []Seed {
+	var seeds []Seed
+	for _, w := range inc.Wallets {
+		if w.Role == SeedRole && w.Chain == chainID {
+			seeds = append(seeds, Seed{Kind: SeedAddress, Address: w.Value, Note: fmt.Sprintf("%s of %s", SeedRole, inc.ID)})
+		}
+	}
+	return seeds
 }

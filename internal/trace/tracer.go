@@ -225,7 +225,6 @@ func (t *Tracer) newRun(ctx context.Context, g *chainstore.Graph, opts Options, 
 	r := &run{
 		ctx: ctx, g: g, opts: opts, res: res,
 		names:     map[uint32]string{},
-		labels:    map[uint32]Label{},
 		endpoints: map[string]bool{},
 		tainted:   map[uint64]*taint{},
 		queued:    map[uint32]bool{},
