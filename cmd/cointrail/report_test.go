@@ -20,6 +20,10 @@ type reportJSON struct {
 	Rows    []map[string]any    `json:"rows"`
 	Total   map[string]any      `json:"total"`
 	Inc     map[string]struct{} `json:"incidents"`
+	Claims  []struct {
+		Node  map[string]any `json:"node"`
+		Holds bool           `json:"holds"`
+	} `json:"claims"`
 }
 
 func mustReport(t *testing.T, args ...string) reportJSON {
@@ -138,10 +142,20 @@ func TestReportFormatsAndUsage(t *testing.T) {
 		rep.Total["loss_usd"] != "1000.50" || rep.Total["incidents_without_usd"] != 1.0 {
 		t.Errorf("report = %+v", rep)
 	}
+	// Each type of each victim: the CSV's entity types, lower-cased.
+	if rep := mustReport(t, "--data", dir, "--by", "victim-type"); len(rep.Rows) != 1 || rep.Rows[0]["victim-type"] != "exchange" || rep.Rows[0]["incidents"] != 2.0 {
+		t.Errorf("by victim-type: %v", rep.Rows)
+	}
+	// The Panel's claims count every incident, whatever the dates.
+	if rep := mustReport(t, "--data", dir, "--from", "2030-01-01"); rep.Total["incidents"] != 0.0 || len(rep.Claims) != 3 ||
+		rep.Claims[0].Node["incidents"] != 2.0 || rep.Claims[0].Node["loss_usd"] != "1000.50" || rep.Claims[0].Holds {
+		t.Errorf("claims from 2030: total %v, claims %+v", rep.Total, rep.Claims)
+	}
 	for _, tc := range []struct {
 		format, want string
 	}{
 		{"table", "total"},
+		{"table", "\n\nTHE PANEL (S/2019/171) / THE NODE\n"},
 		{"csv", "attack-type,year,incidents,loss_usd,incidents_without_usd,amounts,incident_ids,sources\n"},
 		{"html", `<a href="/api/v1/objects/incident--`},
 	} {

@@ -25,6 +25,12 @@ func TestReportAPI(t *testing.T) {
 		GroupBy []string         `json:"group_by"`
 		Rows    []map[string]any `json:"rows"`
 		Total   map[string]any   `json:"total"`
+		Claims  []struct {
+			Claim    string         `json:"claim"`
+			PanelUSD string         `json:"panel_usd"`
+			Node     map[string]any `json:"node"`
+			Holds    *bool          `json:"holds"`
+		} `json:"claims"`
 	}
 	for _, tc := range []struct {
 		name, token, want string
@@ -43,6 +49,16 @@ func TestReportAPI(t *testing.T) {
 				got.Rows[0]["year"] != "2018" || got.Rows[0]["chain"] != "bitcoin" {
 				t.Errorf("total %s, want %s; rows %v", tot, tc.want, got.Rows)
 			}
+			// The Panel's claims, the first over every incident the caller
+			// may see: here, the total.
+			if len(got.Claims) != 3 {
+				t.Fatalf("%d claims, want 3: %s", len(got.Claims), r.body)
+			}
+			c := got.Claims[0]
+			if node := fmt.Sprintf("%v %v", c.Node["incidents"], c.Node["loss_usd"]); c.Claim == "" || c.PanelUSD != "670000000.00" || node != tc.want ||
+				c.Holds == nil || *c.Holds {
+				t.Errorf("claim %q (panel %s): node %s, holds %v; want node %s, not holding", c.Claim, c.PanelUSD, node, c.Holds, tc.want)
+			}
 		})
 	}
 	for _, tc := range []struct {
@@ -50,7 +66,7 @@ func TestReportAPI(t *testing.T) {
 	}{
 		{"format=csv", "text/csv", "year,incidents,loss_usd"},
 		{"format=html&by=actor", "text/html", `href="/api/v1/objects/incident--00000000-0000-4000-8000-000000000001"`},
-		{"format=table", "text/plain", "total"},
+		{"format=table", "text/plain", "THE PANEL (S/2019/171) / THE NODE"},
 	} {
 		r := f.do(t, "GET", "/api/v1/report?"+tc.query, b, "", nil)
 		if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), tc.ctype) || !strings.Contains(string(r.body), tc.want) {

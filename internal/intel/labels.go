@@ -37,7 +37,7 @@ type WalletLabel struct {
 // and object. A label whose relationship v may see but whose wallet it may
 // not is not returned: the wallet says which address is meant.
 func (s *Service) Labels(ctx context.Context, v access.Viewer, q FlagQuery) ([]WalletLabel, error) {
-	vw, err := s.load(ctx, v)
+	vw, err := s.cachedLoad(ctx, v)
 	if err != nil {
 		return nil, err
 	}

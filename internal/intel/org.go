@@ -250,6 +250,7 @@ func (s *Service) Delete(ctx context.Context, v access.Viewer, id string, versio
 	if n == 0 {
 		return 0, fault.New(fault.NotFound, "no version of %s matches", id)
 	}
+	s.forgetViews()
 	return n, nil
 }
 

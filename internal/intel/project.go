@@ -102,6 +102,11 @@ type Party struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Country string `json:"country,omitempty"`
+	// Types says what kind of entity the party is, lower-cased: the
+	// identity's "x_cointrail_entity_types" (a CSV import's entity types,
+	// "exchange"), else its STIX "sectors" ("financial-services"), else
+	// none.
+	Types []string `json:"types,omitempty"`
 }
 
 // Attribution is an actor an incident is attributed to.
@@ -190,7 +195,7 @@ type FlagQuery struct {
 // Flags returns the addresses flagged by objects v may see, with the
 // objects that flag them, ordered by chain and address.
 func (s *Service) Flags(ctx context.Context, v access.Viewer, q FlagQuery) ([]FlaggedAddress, error) {
-	vw, err := s.load(ctx, v)
+	vw, err := s.cachedLoad(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +288,7 @@ func tlpName(t stix.TLP) string {
 // Incidents returns the incidents v may see, newest first, with what v may
 // see of their victims, attributions, losses and wallets.
 func (s *Service) Incidents(ctx context.Context, v access.Viewer) ([]Incident, error) {
-	vw, err := s.load(ctx, v)
+	vw, err := s.cachedLoad(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +337,7 @@ func (s *Service) Incidents(ctx context.Context, v access.Viewer) ([]Incident, e
 		case "targets":
 			if inc := byID[src]; inc != nil && stix.TypeOf(dst) == "identity" {
 				if _, ok := vw.objs[dst]; ok {
-					inc.Victims = append(inc.Victims, Party{ID: dst, Name: vw.name(dst), Country: countryOf[dst]})
+					inc.Victims = append(inc.Victims, Party{ID: dst, Name: vw.name(dst), Country: countryOf[dst], Types: partyTypes(vw.objs[dst])})
 					used = append(used, vw.recs[o.ID])
 				}
 			}
@@ -361,6 +366,24 @@ func (s *Service) Incidents(ctx context.Context, v access.Viewer) ([]Incident, e
 		return nil, err
 	}
 	return out, nil
+}
+
+// partyTypes returns what kind of entity identity o is: its
+// "x_cointrail_entity_types", else its "sectors", lower-cased, trimmed and
+// each once; nil if it says neither.
+func partyTypes(o *stix.Object) []string {
+	for _, prop := range []string{"x_cointrail_entity_types", "sectors"} {
+		var types []string
+		for _, t := range o.Strings(prop) {
+			if t = strings.ToLower(strings.TrimSpace(t)); t != "" && !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
+		if len(types) > 0 {
+			return types
+		}
+	}
+	return nil
 }
 
 // sumUSD adds the USD values of losses exactly, to cents; "" if none has

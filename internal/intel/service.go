@@ -48,6 +48,7 @@ type Service struct {
 	maxScan int
 	op      string
 	signer  Signer
+	views   viewCache
 }
 
 // New returns a service over store.

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 
 	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/stix"
@@ -16,7 +18,7 @@ type Claim struct {
 	// PanelUSD is the Panel's figure; PanelIncidents the least number of
 	// incidents it counts (0: it names none).
 	PanelUSD       string `json:"panel_usd"`
-	PanelIncidents int    `json:"panel_incidents,omitempty"`
+	PanelIncidents int    `json:"panel_incidents"`
 	// Node is the same figure computed over the incidents given.
 	Node Row `json:"node"`
 	// Holds says whether the node's figure reaches the Panel's (and its
@@ -80,4 +82,41 @@ func PanelClaims(incs []intel.Incident) []Claim {
 		c.Holds = node.Cmp(panel) >= 0 && c.Node.Incidents >= c.PanelIncidents
 	}
 	return claims
+}
+
+// PanelText writes the Panel's figure: "US$571,000,000.00 in at least 5
+// incidents".
+func (c *Claim) PanelText() string {
+	s := "US$" + usdText(c.PanelUSD)
+	if c.PanelIncidents > 0 {
+		s += fmt.Sprintf(" in at least %d incidents", c.PanelIncidents)
+	}
+	return s
+}
+
+// Verdict says whether the claim holds, else by how much the node falls
+// short: "holds", "short by US$100,000,000.00", "short by 2 incidents". The
+// difference is exact.
+func (c *Claim) Verdict() string {
+	if c.Holds {
+		return "holds"
+	}
+	var short []string
+	panel, err := stix.ParseUSD(c.PanelUSD)
+	node, ok := new(big.Rat).SetString(c.Node.LossUSD)
+	if err == nil && ok {
+		if d := new(big.Rat).Sub(panel, node); d.Sign() > 0 {
+			short = append(short, "US$"+usdText(d.FloatString(2)))
+		}
+	}
+	switch d := c.PanelIncidents - c.Node.Incidents; {
+	case d == 1:
+		short = append(short, "1 incident")
+	case d > 1:
+		short = append(short, fmt.Sprintf("%d incidents", d))
+	}
+	if len(short) == 0 {
+		return "does not hold"
+	}
+	return "short by " + strings.Join(short, " and ")
 }

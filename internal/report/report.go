@@ -1,9 +1,10 @@
 // Package report aggregates the incidents a viewer may see into the tables
 // a sanctions committee asks for: incident counts, losses in US dollars at
 // the time as reported, and amounts per asset in base units, grouped by
-// actor, year, victim, victim country, chain, attack type or laundering,
-// with a total row. Every figure lists the incidents behind it, so each can
-// be traced to its sources.
+// actor, year, victim, victim country, victim type, chain, attack type or
+// laundering, with a total row. Every figure lists the incidents behind it,
+// so each can be traced to its sources. Beside the table, [Run] sets the UN
+// Panel of Experts' figures ([PanelClaims]) against what the node holds.
 //
 // A report is built from [intel.Service.Incidents], so it counts only what
 // the viewer may see: an incident the viewer may not see changes no figure.
@@ -45,6 +46,9 @@ const (
 	// VictimCountry is the country (ISO 3166-1 alpha-2) where each victim is
 	// located.
 	VictimCountry Dimension = "victim-country"
+	// VictimType is each type of each victim ([intel.Party.Types]: a CSV
+	// import's entity types, else the identity's STIX sectors).
+	VictimType Dimension = "victim-type"
 	// Chain is the chain of each asset lost ("nem" of "nem:XEM"; "unknown"
 	// for a loss known only in dollars, "unknown:USD") and of each wallet
 	// tied to the incident.
@@ -59,7 +63,7 @@ const (
 )
 
 // Dimensions lists every dimension, in the order the docs give them.
-var Dimensions = []Dimension{Actor, Year, Victim, VictimCountry, Chain, AttackType, Laundering}
+var Dimensions = []Dimension{Actor, Year, Victim, VictimCountry, VictimType, Chain, AttackType, Laundering}
 
 // The values of incidents a dimension says nothing about.
 const (
@@ -133,9 +137,13 @@ type Report struct {
 	Rows []Row `json:"rows"`
 	// Total counts each incident once.
 	Total Row `json:"total"`
-	// Incidents describes, by id, every incident a row lists: where each
-	// figure comes from.
+	// Incidents describes, by id, every incident a row or a claim lists:
+	// where each figure comes from.
 	Incidents map[string]IncidentRef `json:"incidents"`
+	// Claims sets the UN Panel of Experts' figures against the node's, over
+	// every incident the viewer may see, whatever From and To; [Run] fills
+	// it, [Build] does not.
+	Claims []Claim `json:"claims,omitempty"`
 }
 
 // IncidentRef is what a report says of an incident behind its figures.
@@ -231,6 +239,9 @@ func (r *Row) finish() {
 	for a, n := range r.amounts {
 		r.Amounts[a] = n.String()
 	}
+	if r.IncidentIDs == nil {
+		r.IncidentIDs = []string{} // "[]" in JSON, not null
+	}
 	slices.Sort(r.IncidentIDs)
 }
 
@@ -239,13 +250,28 @@ type Source interface {
 	Incidents(ctx context.Context, v access.Viewer) ([]intel.Incident, error)
 }
 
-// Run builds the report of q from the incidents v may see.
+// Run builds the report of q from the incidents v may see, with the
+// Panel's claims ([PanelClaims]) over all of them: the claims have their own
+// dates, so q's From and To do not restrict them.
 func Run(ctx context.Context, src Source, v access.Viewer, q Query) (*Report, error) {
 	incs, err := src.Incidents(ctx, v)
 	if err != nil {
 		return nil, err
 	}
-	return Build(incs, q), nil
+	rep := Build(incs, q)
+	rep.Claims = PanelClaims(incs)
+	for i := range incs {
+		inc := &incs[i]
+		if slices.ContainsFunc(rep.Claims, func(c Claim) bool { return slices.Contains(c.Node.IncidentIDs, inc.ID) }) {
+			rep.Incidents[inc.ID] = refOf(inc)
+		}
+	}
+	return rep, nil
+}
+
+// refOf is what a report says of inc.
+func refOf(inc *intel.Incident) IncidentRef {
+	return IncidentRef{Name: inc.Name, Date: day(inc.Date), LossUSD: inc.LossUSD, TLP: inc.TLP, Sources: inc.Sources}
 }
 
 // Build aggregates incs as q asks. It trusts incs to be what the viewer
@@ -263,7 +289,7 @@ func Build(incs []intel.Incident, q Query) *Report {
 			continue
 		}
 		total.add(inc)
-		rep.Incidents[inc.ID] = IncidentRef{Name: inc.Name, Date: day(inc.Date), LossUSD: inc.LossUSD, TLP: inc.TLP, Sources: inc.Sources}
+		rep.Incidents[inc.ID] = refOf(inc)
 		for _, values := range combinations(inc, q.By) {
 			key := strings.Join(values, "\x00")
 			r := rows[key]
@@ -351,6 +377,12 @@ func Values(inc *intel.Incident, d Dimension) []string {
 	case VictimCountry:
 		for _, p := range inc.Victims {
 			add(strings.ToUpper(p.Country))
+		}
+	case VictimType:
+		for _, p := range inc.Victims {
+			for _, t := range p.Types {
+				add(strings.ToLower(t))
+			}
 		}
 	case Chain:
 		for _, l := range inc.Losses {

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ import (
 var incidents = []intel.Incident{
 	{
 		ID: "incident--1", Name: "Big theft", Date: "2018-01-26T00:00:00Z",
-		Victims: []intel.Party{{ID: "identity--v1", Name: "Coincheck", Country: "JP"}},
+		Victims: []intel.Party{{ID: "identity--v1", Name: "Coincheck", Country: "JP", Types: []string{"exchange"}}},
 		Actors:  []intel.Attribution{{ID: "threat-actor--l", Name: "Lazarus Group"}, {ID: "intrusion-set--a", Name: "APT38"}},
 		Losses: []stix.Loss{
 			{Asset: "nem:XEM", Amount: "523000000000000", USD: "530000000.00"},
@@ -39,7 +40,7 @@ var incidents = []intel.Incident{
 	},
 	{
 		ID: "incident--2", Name: "Small theft", Date: "2018-06-10T00:00:00Z",
-		Victims: []intel.Party{{ID: "identity--v2", Name: "Coinrail", Country: "KR"}},
+		Victims: []intel.Party{{ID: "identity--v2", Name: "Coinrail", Country: "KR", Types: []string{"Exchange", "wallet provider"}}},
 		Actors:  []intel.Attribution{{ID: "threat-actor--l", Name: "Lazarus Group"}},
 		Losses:  []stix.Loss{{Asset: "ethereum:ETH", Amount: "1"}},
 	},
@@ -84,6 +85,12 @@ func TestBuild(t *testing.T) {
 			{[]string{"JP", "Coincheck"}, 1, "530000000.01", "incident--1"},
 			{[]string{"KR", "Coinrail"}, 1, "0.00", "incident--2"},
 			{[]string{"unknown", "unknown"}, 1, "32500.01", "incident--3"},
+		}, total: row{nil, 3, "530032500.02", "incident--1 incident--2 incident--3"}},
+		// Two types of one victim: the incident is in both rows.
+		{by: "victim-type", rows: []row{
+			{[]string{"exchange"}, 2, "530000000.01", "incident--1 incident--2"},
+			{[]string{"unknown"}, 1, "32500.01", "incident--3"},
+			{[]string{"wallet provider"}, 1, "0.00", "incident--2"},
 		}, total: row{nil, 3, "530032500.02", "incident--1 incident--2 incident--3"}},
 		{by: "attack-type,laundering", from: "2018-01-27", rows: []row{
 			{[]string{"unknown", "none known"}, 1, "0.00", "incident--2"},
@@ -332,5 +339,225 @@ func TestVisibility(t *testing.T) {
 		if before[tc.org] != tc.before || after[tc.org] != tc.after {
 			t.Errorf("%s: totals %q then %q, want %q then %q", tc.org, before[tc.org], after[tc.org], tc.before, tc.after)
 		}
+	}
+}
+
+// TestVictimTypeProjected reports by victim type from projected incidents:
+// one victim has a CSV import's entity types, one STIX sectors only, one
+// neither.
+func TestVictimTypeProjected(t *testing.T) {
+	ctx := context.Background()
+	svc, op := MustService(t)
+	id := func(typ string, n int) string { return fmt.Sprintf("%s--00000000-0000-4000-8000-%012d", typ, n) }
+	var objs []*stix.Object
+	add := func(format string, args ...any) {
+		t.Helper()
+		o, err := stix.Parse([]byte(fmt.Sprintf(format, args...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	const common = `"spec_version":"2.1","created":"2019-01-01T00:00:00.000Z","modified":"2019-01-01T00:00:00.000Z"`
+	for i, extra := range []string{`,"x_cointrail_entity_types":["exchange"],"sectors":["financial-services"]`, `,"sectors":["financial-services"]`, ``} {
+		add(`{"type":"identity","id":%q,%s,"name":"Victim %d","identity_class":"organization","object_marking_refs":[%q]%s}`, id("identity", i+1), common, i+1, stix.TLPGreenID, extra)
+	}
+	// Incident 1 targets victims 1 and 2; incident 2 victim 1; incident 3
+	// victim 3.
+	for i, targets := range [][]int{{1, 2}, {1}, {3}} {
+		add(`{"type":"incident","id":%q,%s,"name":"Theft %d","object_marking_refs":[%q]}`, id("incident", i+1), common, i+1, stix.TLPGreenID)
+		for _, v := range targets {
+			add(`{"type":"relationship","id":%q,%s,"relationship_type":"targets","source_ref":%q,"target_ref":%q,"object_marking_refs":[%q]}`,
+				id("relationship", 10*(i+1)+v), common, id("incident", i+1), id("identity", v), stix.TLPGreenID)
+		}
+	}
+	if _, err := svc.Submit(ctx, op, objs, intel.SubmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := report.Run(ctx, svc, op, report.Query{By: []report.Dimension{report.VictimType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range rep.Rows {
+		got[r.Values[0]] = strings.Join(r.IncidentIDs, " ")
+	}
+	want := map[string]string{
+		"exchange":           id("incident", 1) + " " + id("incident", 2),
+		"financial-services": id("incident", 1),
+		report.Unknown:       id("incident", 3),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || rep.Total.Incidents != 3 {
+		t.Errorf("by victim-type: %v (total %d), want %v", got, rep.Total.Incidents, want)
+	}
+}
+
+// TestRunClaims: the report of the demo data sets the Panel's three claims
+// beside the node's figures over every incident the viewer may see,
+// whatever the report's dates, and every output shows them but CSV.
+func TestRunClaims(t *testing.T) {
+	ctx := context.Background()
+	svc, op := MustService(t)
+	orgs, err := demo.Load(ctx, svc, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fiu := access.Viewer{Org: orgs[0].ID, Role: access.Reader}
+	incs, err := svc.Incidents(ctx, fiu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A date range that keeps no incident: the claims do not depend on it.
+	rep, err := report.Run(ctx, svc, fiu, report.Query{By: []report.Dimension{report.Year}, From: "2030-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.Incidents != 0 || len(rep.Claims) != 3 {
+		t.Fatalf("total %d incidents, %d claims; want 0 and 3", rep.Total.Incidents, len(rep.Claims))
+	}
+
+	// The expectations, computed here from the incidents.
+	asia := []string{"CN", "HK", "ID", "IN", "JP", "KR", "MY", "PH", "SG", "TH", "TW", "VN"}
+	victimOf := func(inc *intel.Incident, keep func(intel.Party) bool) bool {
+		return slices.ContainsFunc(inc.Victims, keep)
+	}
+	picks := []func(*intel.Incident) bool{
+		func(*intel.Incident) bool { return true },
+		func(inc *intel.Incident) bool {
+			d := inc.Date[:10]
+			return d >= "2017-01-01" && d <= "2018-09-30" && victimOf(inc, func(p intel.Party) bool { return slices.Contains(asia, p.Country) })
+		},
+		func(inc *intel.Incident) bool {
+			return victimOf(inc, func(p intel.Party) bool { return p.Name == "Coincheck" })
+		},
+	}
+	var coincheck *intel.Incident
+	for i := range incs {
+		if picks[2](&incs[i]) {
+			coincheck = &incs[i]
+		}
+	}
+	if coincheck == nil || coincheck.LossUSD == "" {
+		t.Fatal("the demo has no Coincheck incident with a loss")
+	}
+	for i, c := range rep.Claims {
+		var ids []string
+		usd := new(big.Rat)
+		for j := range incs {
+			if !picks[i](&incs[j]) {
+				continue
+			}
+			ids = append(ids, incs[j].ID)
+			if incs[j].LossUSD != "" {
+				u, _ := new(big.Rat).SetString(incs[j].LossUSD)
+				usd.Add(usd, u)
+			}
+			if _, ok := rep.Incidents[incs[j].ID]; !ok {
+				t.Errorf("claim %d: the report does not describe %s", i, incs[j].ID)
+			}
+		}
+		slices.Sort(ids)
+		panel, ok := new(big.Rat).SetString(c.PanelUSD)
+		if !ok {
+			t.Fatalf("claim %d: panel_usd %q", i, c.PanelUSD)
+		}
+		holds := usd.Cmp(panel) >= 0 && len(ids) >= c.PanelIncidents
+		if c.Node.LossUSD != usd.FloatString(2) || !slices.Equal(c.Node.IncidentIDs, ids) || c.Holds != holds {
+			t.Errorf("claim %d %q: node US$%s %v, holds %v; want US$%s %v, holds %v",
+				i, c.Claim, c.Node.LossUSD, c.Node.IncidentIDs, c.Holds, usd.FloatString(2), ids, holds)
+		}
+	}
+	if c := rep.Claims[2]; c.Node.LossUSD != coincheck.LossUSD || !strings.Contains(c.Claim, "Coincheck") {
+		t.Errorf("Coincheck claim: node US$%s, want the incident's US$%s", c.Node.LossUSD, coincheck.LossUSD)
+	}
+	if rep.Claims[1].PanelIncidents != 5 {
+		t.Errorf("the Asian exchanges claim counts %d incidents, want 5", rep.Claims[1].PanelIncidents)
+	}
+
+	out := func(f report.Format) string {
+		var b bytes.Buffer
+		if err := rep.Write(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	table := out(report.Table)
+	_, claims, ok := strings.Cut(table, "\n\nTHE PANEL (S/2019/171) / THE NODE\n")
+	if !ok || strings.Count(claims, "\n") != 4 || !strings.Contains(claims, "US$571,000,000.00 in at least 5 incidents") ||
+		!strings.Contains(claims, "Coincheck lost") || !strings.Contains(claims, usdTextForTest(coincheck.LossUSD)) {
+		t.Errorf("the table lacks the claims:\n%s", table)
+	}
+	for _, c := range rep.Claims {
+		want := "holds"
+		if !c.Holds {
+			want = "short by "
+		}
+		i := slices.IndexFunc(strings.Split(claims, "\n"), func(l string) bool { return strings.Contains(l, c.Claim) && strings.Contains(l, want) })
+		if i < 0 {
+			t.Errorf("the table does not say %q of %q:\n%s", want, c.Claim, claims)
+		}
+	}
+	var js struct {
+		Claims []map[string]any `json:"claims"`
+	}
+	if err := json.Unmarshal([]byte(out(report.JSON)), &js); err != nil || len(js.Claims) != 3 {
+		t.Fatalf("JSON claims %v, %v", js.Claims, err)
+	}
+	for _, k := range []string{"claim", "panel_usd", "panel_incidents", "node", "holds"} {
+		if _, ok := js.Claims[0][k]; !ok {
+			t.Errorf("a JSON claim lacks %q: %v", k, js.Claims[0])
+		}
+	}
+	if node, _ := js.Claims[2]["node"].(map[string]any); node["loss_usd"] != coincheck.LossUSD || fmt.Sprint(node["incident_ids"]) != fmt.Sprint([]string{coincheck.ID}) {
+		t.Errorf("JSON Coincheck claim node = %v", node)
+	}
+	page := out(report.HTML)
+	if _, second, ok := strings.Cut(page, "S/2019/171) and the node"); !ok ||
+		!strings.Contains(second, fmt.Sprintf(`<a href="/api/v1/objects/%s">%s</a>`, coincheck.ID, coincheck.Name)) {
+		t.Errorf("the page lacks the claims table linking %s", coincheck.ID)
+	}
+	if csvOut := out(report.CSV); strings.Contains(csvOut, "Panel") {
+		t.Errorf("the CSV has the claims:\n%s", csvOut)
+	}
+}
+
+// usdTextForTest writes a decimal as the table does: thousands separated.
+func usdTextForTest(s string) string {
+	whole, frac, _ := strings.Cut(s, ".")
+	for i := len(whole) - 3; i > 0; i -= 3 {
+		whole = whole[:i] + "," + whole[i:]
+	}
+	return whole + "." + frac
+}
+
+// TestClaimsOfEmptyView: a viewer who may see nothing gets the claims, with
+// figures of zero that do not hold.
+func TestClaimsOfEmptyView(t *testing.T) {
+	svc, op := MustService(t)
+	rep, err := report.Run(context.Background(), svc, op, report.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Claims) != 3 {
+		t.Fatalf("%d claims, want 3", len(rep.Claims))
+	}
+	for _, c := range rep.Claims {
+		if c.Node.Incidents != 0 || c.Node.LossUSD != "0.00" || len(c.Node.IncidentIDs) != 0 || c.Holds {
+			t.Errorf("claim %q: node %d incidents, US$%s, holds %v; want none, 0.00, false", c.Claim, c.Node.Incidents, c.Node.LossUSD, c.Holds)
+		}
+	}
+	var b bytes.Buffer
+	if err := rep.Write(&b, report.JSON); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"claims": [`) || !strings.Contains(b.String(), `"holds": false`) || strings.Contains(b.String(), "null") {
+		t.Errorf("JSON:\n%s", b.String())
+	}
+	b.Reset()
+	if err := rep.Write(&b, report.Table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "short by US$530,000,000.00") || !strings.Contains(b.String(), "short by US$571,000,000.00 and 5 incidents") {
+		t.Errorf("table:\n%s", b.String())
 	}
 }

@@ -25,8 +25,11 @@ func (r *Report) Write(w io.Writer, f Format) error {
 	return r.WriteTable(w)
 }
 
-// WriteTable writes r as an aligned text table. It lists how many incidents
-// each figure counts; the CSV, JSON and HTML forms name them.
+// WriteTable writes r as an aligned text table, then, after a blank line,
+// its claims (if any) as a second table: each of the Panel's figures, the
+// node's, whether the node's reaches it, and the Panel's words. It lists
+// how many incidents each figure counts; the CSV, JSON and HTML forms name
+// them.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	cols := append(r.header(), "incidents", "loss_usd", "without_usd", "amounts")
@@ -39,12 +42,28 @@ func (r *Report) WriteTable(w io.Writer) error {
 		line(row.Values, row)
 	}
 	line(r.totalValues(), r.Total)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Claims) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "THE PANEL (S/2019/171) / THE NODE")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// The claim, long, comes last, so that the figures line up.
+	fmt.Fprintln(tw, "PANEL\tNODE_LOSS_USD\tNODE_INCIDENTS\tNODE_WITHOUT_USD\tVERDICT\tCLAIM")
+	for i := range r.Claims {
+		c := &r.Claims[i]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", c.PanelText(), usdText(c.Node.LossUSD), c.Node.Incidents, c.Node.Unpriced, c.Verdict(), c.Claim)
+	}
 	return tw.Flush()
 }
 
 // WriteCSV writes r as CSV with a header row: the dimensions, the figures,
 // then the incidents behind them (ids joined by spaces) and their sources
-// (joined by spaces). The last row is the total.
+// (joined by spaces). The last row is the total. CSV holds one table only:
+// the claims are in the table, JSON and HTML forms.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(append(r.header(), "incidents", "loss_usd", "incidents_without_usd", "amounts", "incident_ids", "sources"))
@@ -77,32 +96,51 @@ type htmlIncident struct {
 
 type htmlSource struct{ Name, URL string }
 
+// htmlClaim is a claim as the HTML page shows it.
+type htmlClaim struct {
+	Claim               *Claim
+	Panel, USD, Verdict string
+	Incidents           []htmlIncident
+}
+
+// htmlIncidents describes the incidents ids for the page.
+func (r *Report) htmlIncidents(ids []string) []htmlIncident {
+	var out []htmlIncident
+	for _, id := range ids {
+		ref := r.Incidents[id]
+		hi := htmlIncident{ID: id, Name: ref.Name, Date: ref.Date}
+		for _, s := range ref.Sources {
+			hi.Sources = append(hi.Sources, htmlSource{Name: s.SourceName, URL: s.URL})
+		}
+		out = append(out, hi)
+	}
+	return out
+}
+
 // WriteHTML writes r as a self-contained page (no script, no outside
-// resource) with one table; each row links its incidents to
-// /api/v1/objects/{id} and lists their sources. A print stylesheet keeps
-// the table readable on paper.
+// resource) with one table, then its claims (if any) as a second; each
+// row links its incidents to /api/v1/objects/{id} and lists their sources.
+// A print stylesheet keeps the tables readable on paper.
 func (r *Report) WriteHTML(w io.Writer) error {
 	data := struct {
-		R    *Report
-		Head []string
-		Rows []htmlRow
+		R      *Report
+		Head   []string
+		Rows   []htmlRow
+		Claims []htmlClaim
 	}{R: r, Head: r.header()}
 	conv := func(values []string, row Row, total bool) htmlRow {
-		h := htmlRow{Values: values, Row: row, USD: usdText(row.LossUSD), Amounts: amountsText(row.Amounts), Total: total}
-		for _, id := range row.IncidentIDs {
-			ref := r.Incidents[id]
-			hi := htmlIncident{ID: id, Name: ref.Name, Date: ref.Date}
-			for _, s := range ref.Sources {
-				hi.Sources = append(hi.Sources, htmlSource{Name: s.SourceName, URL: s.URL})
-			}
-			h.Incidents = append(h.Incidents, hi)
-		}
-		return h
+		return htmlRow{Values: values, Row: row, USD: usdText(row.LossUSD), Amounts: amountsText(row.Amounts), Total: total,
+			Incidents: r.htmlIncidents(row.IncidentIDs)}
 	}
 	for _, row := range r.Rows {
 		data.Rows = append(data.Rows, conv(row.Values, row, false))
 	}
 	data.Rows = append(data.Rows, conv(r.totalValues(), r.Total, true))
+	for i := range r.Claims {
+		c := &r.Claims[i]
+		data.Claims = append(data.Claims, htmlClaim{Claim: c, Panel: c.PanelText(), USD: usdText(c.Node.LossUSD), Verdict: c.Verdict(),
+			Incidents: r.htmlIncidents(c.Node.IncidentIDs)})
+	}
 	return pageTemplate.Execute(w, data)
 }
 
@@ -120,6 +158,8 @@ td.num { text-align: right; white-space: nowrap; }
 tr.total td { font-weight: bold; border-top: 2px solid #111; }
 ul { margin: 0; padding-left: 1.2em; }
 .src { color: #555; font-size: 90%; }
+.short { color: #a00; }
+h2 { margin-top: 2em; }
 @media print {
   body { margin: 0; font-size: 10pt; }
   a { color: inherit; text-decoration: none; }
@@ -139,6 +179,14 @@ Losses are in US dollars at the time, as reported; amounts are in base units. An
 {{range .Rows}}<tr{{if .Total}} class="total"{{end}}>{{range .Values}}<td>{{.}}</td>{{end}}<td class="num">{{.Row.Incidents}}</td><td class="num">{{.USD}}</td><td class="num">{{.Row.Unpriced}}</td><td>{{.Amounts}}</td><td><ul>{{range .Incidents}}<li><a href="/api/v1/objects/{{.ID}}">{{.Name}}</a> ({{.Date}}){{range .Sources}} <span class="src">{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</span>{{end}}</li>{{end}}</ul></td></tr>
 {{end}}</tbody>
 </table>
-</body>
+{{with .Claims}}<h2>The Panel (S/2019/171) and the node</h2>
+<p>Each figure the UN Panel of Experts published in its report S/2019/171, beside the same figure over every incident this view holds, whatever the dates above. The Panel counts thefts in foreign currency too: the node's figure need not reach it.</p>
+<table>
+<thead><tr><th>the Panel's claim</th><th>the Panel's figure</th><th>the node: loss (USD)</th><th>incidents</th><th>without USD</th><th>verdict</th><th>incidents and sources</th></tr></thead>
+<tbody>
+{{range .}}<tr><td>{{.Claim.Claim}}</td><td class="num">{{.Panel}}</td><td class="num">{{.USD}}</td><td class="num">{{.Claim.Node.Incidents}}</td><td class="num">{{.Claim.Node.Unpriced}}</td><td{{if not .Claim.Holds}} class="short"{{end}}>{{.Verdict}}</td><td><ul>{{range .Incidents}}<li><a href="/api/v1/objects/{{.ID}}">{{.Name}}</a> ({{.Date}}){{range .Sources}} <span class="src">{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</span>{{end}}</li>{{end}}</ul></td></tr>
+{{end}}</tbody>
+</table>
+{{end}}</body>
 </html>
 `))
