@@ -177,20 +177,9 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) error {
 			return fault.New(fault.Malformed, "Last-Event-ID %q is not an alert's event id", last)
 		}
 	}
-	// The first read checks the viewer before the stream starts, and
-	// without a resume point finds where "to come" begins.
-	raised := al.Raised()
-	list, err := al.Alerts(ctx, v, alert.Filter{After: after, Limit: 1000})
+	stream, err := alert.NewStream(ctx, al, v, after, last == "")
 	if err != nil {
 		return err
-	}
-	if last == "" {
-		for len(list) > 0 {
-			after = list[len(list)-1].Seq
-			if list, err = al.Alerts(ctx, v, alert.Filter{After: after, Limit: 1000}); err != nil {
-				return err
-			}
-		}
 	}
 	rc := http.NewResponseController(w)
 	// A stream outlives the server's read and write timeouts.
@@ -204,9 +193,19 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) error {
 	if _, err := fmt.Fprint(w, ": cointrail alerts\nretry: 2000\n\n"); err != nil {
 		return nil
 	}
-	keep := time.NewTicker(s.opts.AlertKeepAlive)
-	defer keep.Stop()
 	for {
+		list, err := stream.Next(ctx, s.opts.AlertKeepAlive)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "alert stream ended", "err", err)
+			}
+			return nil
+		}
+		if len(list) == 0 {
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+		}
 		for _, a := range list {
 			data, err := json.Marshal(a)
 			if err != nil {
@@ -215,30 +214,8 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) error {
 			if _, err := fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", a.Seq, data); err != nil {
 				return nil
 			}
-			after = a.Seq
 		}
 		if err := rc.Flush(); err != nil {
-			return nil
-		}
-		if len(list) < 1000 {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-raised:
-			case <-keep.C:
-				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-					return nil
-				}
-				if err := rc.Flush(); err != nil {
-					return nil
-				}
-				list = nil
-				continue
-			}
-		}
-		raised = al.Raised()
-		if list, err = al.Alerts(ctx, v, alert.Filter{After: after, Limit: 1000}); err != nil {
-			s.log.WarnContext(ctx, "alert stream ended", "err", err)
 			return nil
 		}
 	}
