@@ -77,7 +77,7 @@ func (m *Main) clusterExplainCommand() *cobra.Command {
 				res.Other = &other
 				path, same := c.Explain(nums[0], nums[1])
 				res.Same = &same
-				if res.Path, err = describePath(g, path); err != nil {
+				if res.Path, err = cluster.Describe(g, path); err != nil {
 					return err
 				}
 			}
@@ -218,15 +218,7 @@ type clusterExplanation struct {
 	// make them so.
 	Other *clusterAddress `json:"other,omitempty"`
 	Same  *bool           `json:"same,omitempty"`
-	Path  []mergeStep     `json:"path,omitempty"`
-}
-
-// mergeStep is a transaction that spends from From and To.
-type mergeStep struct {
-	Tx     string `json:"tx"`
-	Height int32  `json:"height"`
-	From   string `json:"from"`
-	To     string `json:"to"`
+	Path  []cluster.Step  `json:"path,omitempty"`
 }
 
 // clusterListing is what cluster show prints.
@@ -244,26 +236,6 @@ func describeAddr(c *cluster.Clusterer, lab *cluster.Labeler, key string, n uint
 		a.Label = &l
 	}
 	return a
-}
-
-// describePath names the transactions and addresses of a path of merges.
-func describePath(g *chainstore.Graph, path []cluster.Merge) ([]mergeStep, error) {
-	steps := make([]mergeStep, len(path))
-	g.RLock()
-	for i, p := range path {
-		steps[i].Tx, steps[i].Height = g.TxHash(p.Tx), g.Tx(p.Tx).Height
-	}
-	g.RUnlock()
-	for i, p := range path {
-		var err error
-		if steps[i].From, err = g.AddrKey(p.A); err != nil {
-			return nil, fmt.Errorf("address number %d: %w", p.A, err)
-		}
-		if steps[i].To, err = g.AddrKey(p.B); err != nil {
-			return nil, fmt.Errorf("address number %d: %w", p.B, err)
-		}
-	}
-	return steps, nil
 }
 
 func printExplanation(w io.Writer, res *clusterExplanation) {

@@ -38,7 +38,7 @@ Seeds: outputs (--from TXID:VOUT, several separated by commas; a bare TXID seeds
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			info, ok := chain.Lookup(chainID)
+			_, ok := chain.Lookup(chainID)
 			if chainID == "" {
 				return usagef("trace needs --chain CHAIN")
 			}
@@ -87,16 +87,8 @@ Seeds: outputs (--from TXID:VOUT, several separated by commas; a bare TXID seeds
 			var seeds []trace.Seed
 			switch {
 			case len(from) > 0:
-				for _, f := range from {
-					f = strings.TrimSpace(f)
-					if info.Model == chain.UTXO && strings.Contains(f, ":") {
-						if _, err := chain.ParseOutpoint(f); err != nil {
-							return usagef("--from: %v", err)
-						}
-						seeds = append(seeds, trace.Seed{Kind: trace.SeedOutput, Output: f, Amount: trace.Amount{Int: amt}})
-					} else {
-						seeds = append(seeds, trace.Seed{Kind: trace.SeedTx, Tx: f, Amount: trace.Amount{Int: amt}, Asset: asset})
-					}
+				if seeds, err = trace.ParseFrom(chainID, from, amt, asset); err != nil {
+					return usagef("--from: %v", err)
 				}
 			case addr != "":
 				if asset == "" {
