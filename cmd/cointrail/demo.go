@@ -28,7 +28,7 @@ func (m *Main) demoCommand() *cobra.Command {
 		Use:   "demo [--data DIR] [--listen ADDR]",
 		Short: "Start a node loaded with the UN Panel of Experts' findings",
 		Long: "demo creates a fresh data folder (a new temporary folder unless --data names an empty one), loads it with the facts of the UN Security Council Panel of Experts' report on North Korea's cryptocurrency thefts as STIX objects under mixed TLP markings, owned by two demo organisations, and serves it. " +
-			"It prints the URL and one token per organisation: compare what each sees. TLP:CLEAR objects are readable without a token.",
+			"It prints the URL of the web interface and one sign-in token per organisation: compare what each sees. TLP:CLEAR objects are readable without a token.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -81,7 +81,11 @@ func (m *Main) demoCommand() *cobra.Command {
 				tokens = append(tokens, issued{g, secret})
 			}
 			printTokens := func(url string) {
-				fmt.Fprintf(m.Stdout, "cointrail demo node: %s\n", url)
+				if noServe {
+					fmt.Fprintf(m.Stdout, "cointrail demo node: %s\n", url)
+				} else {
+					fmt.Fprintf(m.Stdout, "cointrail demo node: open %s/ in a browser and sign in with a token below\n", url)
+				}
 				fmt.Fprintf(m.Stdout, "data folder: %s\n\n", d.dir)
 				tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ORGANISATION\tROLE\tTOKEN")
@@ -93,7 +97,9 @@ func (m *Main) demoCommand() *cobra.Command {
 				if noServe {
 					return
 				}
-				fmt.Fprintf(m.Stdout, "\ntry:\n  curl -s -H 'Authorization: Bearer %s' %s/api/v1/incidents\n", tokens[0].token, url)
+				fmt.Fprintf(m.Stdout, "\ntry first, signed in: the Coincheck incident, the trace of the simulated theft and the report, linked from %s/\n", url)
+				fmt.Fprintf(m.Stdout, "  %s/trace?chain=%s&incident=%s\n  %s/report\n", url, theft.chain, theft.incident, url)
+				fmt.Fprintf(m.Stdout, "\nor over the REST API:\n  curl -s -H 'Authorization: Bearer %s' %s/api/v1/incidents\n", tokens[0].token, url)
 				fmt.Fprintf(m.Stdout, "  curl -s '%s/api/v1/objects?type=threat-actor'   # TLP:CLEAR, no token needed\n", url)
 				fmt.Fprintf(m.Stdout, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"chain\":\"%s\",\"incident\":\"%s\"}' %s/api/v1/traces\n",
 					tokens[0].token, theft.chain, theft.incident, url)

@@ -29,6 +29,7 @@ import (
 	"github.com/cointrail/cointrail/internal/screen"
 	"github.com/cointrail/cointrail/internal/taxii"
 	"github.com/cointrail/cointrail/internal/trace"
+	"github.com/cointrail/cointrail/internal/web"
 )
 
 // serveFlags configure the HTTP server.
@@ -219,6 +220,18 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 	defer alerts.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tracer := trace.New(chainIdx)
+	clusters := cluster.NewIndex(chainIdx)
+	screener := screen.New(e.svc, chainIdx, screen.Options{Clusters: clusters})
+	ui, err := web.New(e.svc, web.Options{
+		Logger: log.With("component", "web"), PublicRead: sf.publicRead,
+		Chain: chainIdx, Screener: screener, Tracer: tracer, Clusters: clusters, Alerts: alerts.svc,
+		Operator: e.cfg.Operator,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	api := httpapi.New(e.svc, httpapi.Options{
 		Logger: log, MaxBodyBytes: sf.maxBody, RatePerSecond: sf.rate, RateBurst: sf.burst,
 		PublicRead: sf.publicRead, Version: version(), Registry: reg,
@@ -226,9 +239,10 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 			return federation.BuildDocument(ctx, e.svc, e.operator(), e.keys, e.signer, time.Now())
 		},
 		Chain:    chainIdx,
-		Tracer:   trace.New(chainIdx),
-		Screener: screen.New(e.svc, chainIdx, screen.Options{Clusters: cluster.NewIndex(chainIdx)}),
+		Tracer:   tracer,
+		Screener: screener,
 		Alerts:   alerts.svc,
+		UI:       ui.Handler(),
 	})
 	syncer := federation.NewSyncer(e.svc, e.cfg.Operator, federation.Options{
 		Interval: sf.syncInterval, Timeout: sf.syncTimeout, MaxBackoff: sf.syncBackoff, PageSize: sf.syncPage,

@@ -202,6 +202,23 @@ func Text(t testing.TB, ctx context.Context, sel string) string {
 	return text
 }
 
+// Get runs an action that yields a value (chromedp.OuterHTML,
+// chromedp.Evaluate, chromedp.AttributeValue, ...) in the tab of ctx and
+// returns the value; it fails the test, naming what, with the error.
+func Get[T any](t testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	var v T
+	err := step(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = chromedp.Run(ctx, a)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("browsertest: %s: %v", what, err)
+	}
+	return v
+}
+
 // step runs f with a context limited to stepTimeout, and says so when that
 // is what failed it.
 func step(ctx context.Context, f func(context.Context) error) error {

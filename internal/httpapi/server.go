@@ -60,6 +60,9 @@ type Options struct {
 	// AlertKeepAlive is how often an idle alert stream gets a comment.
 	// Default: 15s.
 	AlertKeepAlive time.Duration
+	// UI, if set, serves every path the API does not: the web interface.
+	// It does its own authentication (a session cookie, not a header).
+	UI http.Handler
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -181,6 +184,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, notFoundRoute(r))
 	})
+	if s.opts.UI != nil {
+		s.mux.Handle("/", s.opts.UI)
+	}
 }
 
 func (s *Server) apiRoutes() []route {

@@ -212,7 +212,7 @@ func parseRow(line int, rec []string) (row, error) {
 	switch loss := rec[6]; {
 	case loss == "" || strings.EqualFold(loss, "unknown"):
 	case usdRE.MatchString(loss):
-		rw.usd = twoDecimals(loss)
+		rw.usd = TwoDecimals(loss)
 	default:
 		return rw, malformed(line, "loss_usd %q is not a number of US dollars (digits, an optional fraction), empty or \"unknown\"", loss)
 	}
@@ -241,9 +241,10 @@ func parseRow(line int, rec []string) (row, error) {
 	return rw, nil
 }
 
-// twoDecimals writes a decimal US dollar figure with at least two decimals,
-// never rounding.
-func twoDecimals(s string) string {
+// TwoDecimals writes a decimal US dollar figure (one [stix.ParseUSD]
+// accepts) with at least two decimals, never rounding: "530000000" is
+// "530000000.00", "0.125" stays "0.125". Losses are written this way.
+func TwoDecimals(s string) string {
 	r, _ := new(big.Rat).SetString(s)
 	whole, frac, _ := strings.Cut(s, ".")
 	if len(frac) <= 2 {
@@ -262,6 +263,24 @@ func publisher(source string) string {
 		return f[0]
 	}
 	return "unknown source"
+}
+
+// EntityTypesProperty is the identity property that says what kind of
+// entity a victim is ("exchange", "bridge"), lower-cased.
+const EntityTypesProperty = "x_cointrail_entity_types"
+
+// SourceRef returns the external reference by which an incident cites
+// source: source_name the source (which its losses name), url the source
+// when it is a URL, and description when given.
+func SourceRef(source, description string) map[string]string {
+	ref := map[string]string{"source_name": source}
+	if description != "" {
+		ref["description"] = description
+	}
+	if u, err := url.Parse(source); err == nil && u.Host != "" {
+		ref["url"] = source
+	}
+	return ref
 }
 
 // PublisherID returns the id of the identity of a source's publisher.
@@ -333,25 +352,21 @@ func build(rows []row, marking string) []*stix.Object {
 			set(inc, map[string]any{"labels": rw.attacks})
 		}
 		if rw.source != "" {
-			ref := map[string]string{"source_name": rw.source, "description": "incident report: " + rw.title}
-			if u, err := url.Parse(rw.source); err == nil && u.Host != "" {
-				ref["url"] = rw.source
-			}
-			set(inc, map[string]any{"external_references": []map[string]string{ref}})
+			set(inc, map[string]any{"external_references": []map[string]string{SourceRef(rw.source, "incident report: "+rw.title)}})
 		}
 		objs = append(objs, inc)
 		for _, name := range rw.targets {
 			v := share(stix.ImportID("identity", "victim", name), "identity", pub, rw.date, map[string]any{
 				"name": name, "identity_class": "organization",
 			})
-			types := v.o.Strings("x_cointrail_entity_types")
+			types := v.o.Strings(EntityTypesProperty)
 			for _, t := range rw.types {
 				if t = strings.ToLower(t); !slices.Contains(types, t) {
 					types = append(types, t)
 				}
 			}
 			if len(types) > 0 {
-				set(v.o, map[string]any{"x_cointrail_entity_types": types})
+				set(v.o, map[string]any{EntityTypesProperty: types})
 			}
 			objs = append(objs, sdo("relationship", stix.ImportID("relationship", "csv-targets", date, rw.title, name), rw, map[string]any{
 				"relationship_type": "targets", "source_ref": inc.ID, "target_ref": v.o.ID,
