@@ -118,7 +118,8 @@ func (r *Report) htmlIncidents(ids []string) []htmlIncident {
 }
 
 // WriteHTML writes r as a self-contained page (no script, no outside
-// resource) with one table, then its claims (if any) as a second; each
+// resource) with its charts (when [Run] drew them), one table, then its
+// claims (if any) as a second; each
 // row links its incidents to /api/v1/objects/{id} and lists their sources.
 // A print stylesheet keeps the tables readable on paper.
 func (r *Report) WriteHTML(w io.Writer) error {
@@ -127,7 +128,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		Head   []string
 		Rows   []htmlRow
 		Claims []htmlClaim
-	}{R: r, Head: r.header()}
+		ByYear template.HTML
+		ByType template.HTML
+	}{R: r, Head: r.header(), ByYear: template.HTML(r.Charts.ByYear), ByType: template.HTML(r.Charts.ByVictimType)}
 	conv := func(values []string, row Row, total bool) htmlRow {
 		return htmlRow{Values: values, Row: row, USD: usdText(row.LossUSD), Amounts: amountsText(row.Amounts), Total: total,
 			Incidents: r.htmlIncidents(row.IncidentIDs)}
@@ -160,12 +163,15 @@ ul { margin: 0; padding-left: 1.2em; }
 .src { color: #555; font-size: 90%; }
 .short { color: #a00; }
 h2 { margin-top: 2em; }
+figure.chart { margin: 1em 0; max-width: 760px; }
+figure.chart svg { width: 100%; height: auto; }
 @media print {
   body { margin: 0; font-size: 10pt; }
   a { color: inherit; text-decoration: none; }
   a[href]::after { content: " (" attr(href) ")"; font-size: 80%; }
   tr { page-break-inside: avoid; }
   thead { display: table-header-group; }
+  figure.chart { page-break-inside: avoid; }
 }
 </style>
 </head>
@@ -173,6 +179,8 @@ h2 { margin-top: 2em; }
 <h1>Incidents and losses</h1>
 <p>Grouped by {{range $i, $d := .Head}}{{if $i}}, {{end}}{{$d}}{{end}}{{if .R.From}}; from {{.R.From}}{{end}}{{if .R.To}}; to {{.R.To}}{{end}}.
 Losses are in US dollars at the time, as reported; amounts are in base units. An incident in several rows (two actors, two victims) counts once in the total.</p>
+{{if .ByYear}}<figure class="chart">{{.ByYear}}</figure>{{end}}
+{{if .ByType}}<figure class="chart">{{.ByType}}</figure>{{end}}
 <table>
 <thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}<th>incidents</th><th>loss (USD)</th><th>without USD</th><th>amounts</th><th>incidents and sources</th></tr></thead>
 <tbody>
