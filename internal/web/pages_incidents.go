@@ -177,6 +177,41 @@ type liveRow struct {
 	Amounts          []trace.Amount // by Models
 }
 
+// traceKey names an incident page's traces: they change when the
+// intelligence (seeds, labels, visibility) or the chain does.
+type traceKey struct {
+	org, role, chain, incident string
+	lastAdded                  int64
+	txs                        uint64
+}
+
+// traceCache keeps the incident pages' traces, so that a page read again
+// before anything changed does not trace again.
+type traceCache struct {
+	mu sync.Mutex
+	m  map[traceKey]liveTrace
+}
+
+// traceCacheSize bounds the cache; when full it starts over, which costs
+// one trace per page read after.
+const traceCacheSize = 256
+
+func (c *traceCache) get(k traceKey) (liveTrace, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lt, ok := c.m[k]
+	return lt, ok
+}
+
+func (c *traceCache) put(k traceKey, lt liveTrace) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= traceCacheSize {
+		c.m = map[traceKey]liveTrace{}
+	}
+	c.m[k] = lt
+}
+
 // incidentModels are the models an incident page compares.
 var incidentModels = []trace.Model{trace.FIFO, trace.Haircut, trace.Poison}
 
@@ -203,11 +238,24 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) error {
 		p.Wallets = append(p.Wallets, walletGroup{Role: role, Wallets: byRole[role]})
 	}
 	if s.opts.Chain != nil && s.opts.Tracer != nil {
+		last, err := s.svc.LastAdded(ctx)
+		if err != nil {
+			return err
+		}
 		for _, c := range sortedKeys(chains) {
-			if st, err := s.opts.Chain.Status(c); err != nil || st.Txs == 0 {
+			st, err := s.opts.Chain.Status(c)
+			if err != nil || st.Txs == 0 {
 				continue
 			}
-			p.Traces = append(p.Traces, s.liveTrace(ctx, v, inc.ID, c))
+			key := traceKey{org: v.Org, role: string(v.Role), chain: c, incident: inc.ID, lastAdded: last, txs: st.Txs}
+			lt, ok := s.traces.get(key)
+			if !ok {
+				lt = s.liveTrace(ctx, v, inc.ID, c)
+				if lt.Err == "" {
+					s.traces.put(key, lt)
+				}
+			}
+			p.Traces = append(p.Traces, lt)
 		}
 	}
 	if s.opts.Alerts == nil || v.Anonymous() {

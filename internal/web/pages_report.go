@@ -1,15 +1,11 @@
 package web
 
 import (
-	"cmp"
 	"html/template"
-	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/cointrail/cointrail/internal/chart"
 	"github.com/cointrail/cointrail/internal/report"
 )
 
@@ -90,74 +86,6 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 		p.Claims = append(p.Claims, reportClaim{Claim: c, Panel: c.PanelText(), Verdict: c.Verdict(), Refs: row(nil, c.Node).Refs})
 	}
 	p.Query = r.URL.RawQuery
-	if p.ByYear, p.ByVictimType, err = s.reportCharts(r, query); err != nil {
-		return err
-	}
+	p.ByYear, p.ByVictimType = template.HTML(rep.Charts.ByYear), template.HTML(rep.Charts.ByVictimType)
 	return s.render(w, r, "report", "Report", p)
-}
-
-// reportCharts draws the report's two charts over the same incidents and
-// dates as its table: losses by year stacked by actor, and incidents by
-// victim type.
-func (s *Server) reportCharts(r *http.Request, q report.Query) (byYear, byType template.HTML, err error) {
-	v := viewerOf(r)
-	yearly, err := report.Run(r.Context(), s.svc, v, report.Query{By: []report.Dimension{report.Year, report.Actor}, From: q.From, To: q.To})
-	if err != nil {
-		return "", "", err
-	}
-	var years []string
-	cells := map[string]map[string]float64{} // actor -> year -> USD
-	for _, row := range yearly.Rows {
-		year, actor := row.Values[0], row.Values[1]
-		if len(years) == 0 || years[len(years)-1] != year {
-			years = append(years, year)
-		}
-		usd, _ := strconv.ParseFloat(row.LossUSD, 64)
-		if cells[actor] == nil {
-			cells[actor] = map[string]float64{}
-		}
-		cells[actor][year] += usd
-	}
-	var series []chart.Series
-	for _, actor := range sortedKeys(boolKeys(cells)) {
-		sr := chart.Series{Name: actor, Values: make([]float64, len(years))}
-		for i, y := range years {
-			sr.Values[i] = cells[actor][y]
-		}
-		series = append(series, sr)
-	}
-	byYear = template.HTML(chart.StackedBars(chart.Stacked{
-		Title:      "Reported losses by year, by actor",
-		Desc:       "US dollars at the time, as reported, of the incidents you may see; an incident attributed to two actors counts in both.",
-		Categories: years, Series: series, Format: usdShort,
-	}))
-	types, err := report.Run(r.Context(), s.svc, v, report.Query{By: []report.Dimension{report.VictimType}, From: q.From, To: q.To})
-	if err != nil {
-		return "", "", err
-	}
-	var bars []chart.Bar
-	for _, row := range types.Rows {
-		bars = append(bars, chart.Bar{Label: row.Values[0], Value: float64(row.Incidents)})
-	}
-	slices.SortStableFunc(bars, func(a, b chart.Bar) int { return cmp.Compare(b.Value, a.Value) })
-	byType = template.HTML(chart.Bars(chart.BarChart{
-		Title:  "Incidents by victim type",
-		Desc:   "How many of the incidents you may see hit each kind of victim; a victim of two kinds counts in both.",
-		Bars:   bars,
-		Format: func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) },
-	}))
-	return byYear, byType, nil
-}
-
-// usdShort writes a dollar figure for a chart's axis: US$530M, US$1.2B.
-func usdShort(f float64) string {
-	switch {
-	case f >= 1e9:
-		return "US$" + strconv.FormatFloat(math.Round(f/1e8)/10, 'f', -1, 64) + "B"
-	case f >= 1e6:
-		return "US$" + strconv.FormatFloat(math.Round(f/1e5)/10, 'f', -1, 64) + "M"
-	case f >= 1e3:
-		return "US$" + strconv.FormatFloat(math.Round(f/1e2)/10, 'f', -1, 64) + "k"
-	}
-	return "US$" + strconv.FormatFloat(math.Round(f), 'f', -1, 64)
 }

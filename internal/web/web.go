@@ -93,6 +93,7 @@ type Server struct {
 	// the process asks to be sent again.
 	csrfKey []byte
 	static  http.Handler
+	traces  traceCache
 }
 
 // New returns the interface over svc.
