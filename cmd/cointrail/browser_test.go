@@ -240,6 +240,33 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("on a phone and from the keyboard", func(t *testing.T) {
+		ctx := browsertest.New(t)
+		n.signIn(t, ctx, "exchange")
+		browsertest.Run(t, ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		for _, page := range []string{"/", "/incidents", "/incidents/" + n.incident, "/trace?chain=bitcoin-regtest&incident=" + n.incident, "/report", "/alerts"} {
+			browsertest.Navigate(t, ctx, n.url+page)
+			// Wide tables scroll in their own box; the page itself must
+			// not scroll sideways.
+			over := browsertest.Get(t, ctx, "the page's overflow", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+			if over > 1 {
+				t.Errorf("%s is %d px wider than a phone's screen", page, over)
+			}
+		}
+		browsertest.Navigate(t, ctx, n.url+"/incidents")
+		browsertest.Screenshot(t, ctx, "incidents-phone")
+		// The first Tab reaches the skip link, which moves focus to the
+		// content.
+		browsertest.Run(t, ctx, chromedp.KeyEvent("\t"))
+		if got := browsertest.Get(t, ctx, "the focused element", chromedp.Evaluate[string](`document.activeElement.className`)); got != "skip" {
+			t.Errorf("the first Tab focuses %q, not the skip link", got)
+		}
+		browsertest.Run(t, ctx, chromedp.KeyEvent("\r"))
+		if got := browsertest.Get(t, ctx, "the focused element", chromedp.Evaluate[string](`document.activeElement.id`)); got != "main" {
+			t.Errorf("the skip link moves focus to %q, not the content", got)
+		}
+	})
+
 	t.Run("the report", func(t *testing.T) {
 		ctx := browsertest.New(t)
 		n.signIn(t, ctx, "fiu")

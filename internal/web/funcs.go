@@ -17,6 +17,7 @@ var funcs = template.FuncMap{
 	"usd":       usd,
 	"amount":    amount,
 	"short":     short,
+	"day":       day,
 	"date":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"tlpClass":  tlpClass,
 	"tlpLabel":  func(t string) string { return "TLP:" + strings.ToUpper(strings.TrimPrefix(strings.ToUpper(t), "TLP:")) },
@@ -122,6 +123,15 @@ func decimalOf(n *big.Int, decimals int) string {
 		return "-" + digits
 	}
 	return digits
+}
+
+// day is the date part of an RFC 3339 timestamp: incidents are dated to
+// the day their sources give.
+func day(ts string) string {
+	if len(ts) >= 10 && ts[4] == '-' && ts[7] == '-' {
+		return ts[:10]
+	}
+	return ts
 }
 
 // short cuts a long hash or address to its ends, for tables; the full

@@ -357,8 +357,20 @@ func (s *Server) runTrace(r *http.Request, q traceQuery) (*trace.Result, error) 
 		return nil, fault.New(fault.Unavailable, "this node indexes no chain to trace on")
 	}
 	ctx, v := r.Context(), viewerOf(r)
+	last, err := s.svc.LastAdded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.opts.Chain.Status(q.Chain)
+	if err != nil {
+		return nil, err
+	}
+	key := traceKey{org: v.Org, role: string(v.Role), chain: q.Chain, seeds: q.Incident + "|" + strings.Join(q.From, ","),
+		model: q.Model, maxHops: q.MaxHops, lastAdded: last, txs: st.Txs}
+	if res, ok := s.traces.get(key); ok {
+		return res, nil
+	}
 	var seeds []trace.Seed
-	var err error
 	if q.Incident != "" {
 		seeds, err = trace.IncidentSeeds(ctx, s.svc, v, q.Incident, q.Chain)
 	} else {
@@ -377,7 +389,11 @@ func (s *Server) runTrace(r *http.Request, q traceQuery) (*trace.Result, error) 
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return nil, fault.Wrap(fault.Unavailable, err, "the trace took longer than %s: trace fewer hops (max_hops) or from fewer seeds", traceTimeout)
 	}
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	s.traces.put(key, res)
+	return res, nil
 }
 
 // tracePage is what the trace page shows: the form, or a trace.

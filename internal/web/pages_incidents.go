@@ -177,39 +177,16 @@ type liveRow struct {
 	Amounts          []trace.Amount // by Models
 }
 
-// traceKey names an incident page's traces: they change when the
+// traceKey names a trace as a page shows it: it changes when the
 // intelligence (seeds, labels, visibility) or the chain does.
 type traceKey struct {
-	org, role, chain, incident string
-	lastAdded                  int64
-	txs                        uint64
-}
-
-// traceCache keeps the incident pages' traces, so that a page read again
-// before anything changed does not trace again.
-type traceCache struct {
-	mu sync.Mutex
-	m  map[traceKey]liveTrace
-}
-
-// traceCacheSize bounds the cache; when full it starts over, which costs
-// one trace per page read after.
-const traceCacheSize = 256
-
-func (c *traceCache) get(k traceKey) (liveTrace, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	lt, ok := c.m[k]
-	return lt, ok
-}
-
-func (c *traceCache) put(k traceKey, lt liveTrace) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= traceCacheSize {
-		c.m = map[traceKey]liveTrace{}
-	}
-	c.m[k] = lt
+	org, role, chain string
+	// seeds is the incident, or the seed outpoints as given.
+	seeds     string
+	model     trace.Model
+	maxHops   int
+	lastAdded int64
+	txs       uint64
 }
 
 // incidentModels are the models an incident page compares.
@@ -247,12 +224,12 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) error {
 			if err != nil || st.Txs == 0 {
 				continue
 			}
-			key := traceKey{org: v.Org, role: string(v.Role), chain: c, incident: inc.ID, lastAdded: last, txs: st.Txs}
-			lt, ok := s.traces.get(key)
+			key := traceKey{org: v.Org, role: string(v.Role), chain: c, seeds: inc.ID, lastAdded: last, txs: st.Txs}
+			lt, ok := s.liveTraces.get(key)
 			if !ok {
 				lt = s.liveTrace(ctx, v, inc.ID, c)
 				if lt.Err == "" {
-					s.traces.put(key, lt)
+					s.liveTraces.put(key, lt)
 				}
 			}
 			p.Traces = append(p.Traces, lt)
