@@ -2,9 +2,14 @@ package alert
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/fault"
 )
 
 // Source is what a [Stream] reads: a viewer's alerts, and word of new ones.
@@ -85,4 +90,72 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]Alert, error) 
 		s.pending = list
 	}
 	return out, nil
+}
+
+// LastEventID returns where a Server-Sent Events client resumes: the
+// Last-Event-ID header (or, for clients that cannot set it, query
+// parameter "after"), and whether it gave one. An id that is no alert's
+// event id is [fault.Malformed].
+func LastEventID(r *http.Request) (after int64, resume bool, err error) {
+	last := strings.TrimSpace(r.Header.Get("Last-Event-ID"))
+	if last == "" {
+		last = r.URL.Query().Get("after")
+	}
+	if last == "" {
+		return 0, false, nil
+	}
+	after, err = strconv.ParseInt(last, 10, 64)
+	if err != nil || after < 0 {
+		return 0, false, fault.New(fault.Malformed, "Last-Event-ID %q is not an alert's event id", last)
+	}
+	return after, true, nil
+}
+
+// ServeEvents writes the stream as Server-Sent Events until the client
+// goes or ctx ends: each alert as "id: <seq>", "event: alert" and
+// "data: <data(alert)>" (one line), and a comment every keepAlive when
+// idle so that proxies keep the stream open. The stream outlives the
+// server's read and write timeouts. It returns the error that ended the
+// stream other than the client going, for the log.
+func (s *Stream) ServeEvents(ctx context.Context, w http.ResponseWriter, keepAlive time.Duration, data func(Alert) ([]byte, error)) error {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprint(w, ": cointrail alerts\nretry: 2000\n\n"); err != nil {
+		return nil
+	}
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
+	for {
+		list, err := s.Next(ctx, keepAlive)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if len(list) == 0 {
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+		}
+		for _, a := range list {
+			d, err := data(a)
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", a.Seq, d); err != nil {
+				return nil
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+	}
 }

@@ -3,11 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/alert"
@@ -167,56 +164,16 @@ func (s *Server) streamAlerts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx, v := r.Context(), ViewerFrom(r.Context())
-	last := strings.TrimSpace(r.Header.Get("Last-Event-ID"))
-	if last == "" {
-		last = r.URL.Query().Get("after")
-	}
-	var after int64
-	if last != "" {
-		if after, err = strconv.ParseInt(last, 10, 64); err != nil || after < 0 {
-			return fault.New(fault.Malformed, "Last-Event-ID %q is not an alert's event id", last)
-		}
-	}
-	stream, err := alert.NewStream(ctx, al, v, after, last == "")
+	after, resume, err := alert.LastEventID(r)
 	if err != nil {
 		return err
 	}
-	rc := http.NewResponseController(w)
-	// A stream outlives the server's read and write timeouts.
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": cointrail alerts\nretry: 2000\n\n"); err != nil {
-		return nil
+	stream, err := alert.NewStream(ctx, al, v, after, !resume)
+	if err != nil {
+		return err
 	}
-	for {
-		list, err := stream.Next(ctx, s.opts.AlertKeepAlive)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.WarnContext(ctx, "alert stream ended", "err", err)
-			}
-			return nil
-		}
-		if len(list) == 0 {
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-		}
-		for _, a := range list {
-			data, err := json.Marshal(a)
-			if err != nil {
-				return nil
-			}
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", a.Seq, data); err != nil {
-				return nil
-			}
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
+	if err := stream.ServeEvents(ctx, w, s.opts.AlertKeepAlive, func(a alert.Alert) ([]byte, error) { return json.Marshal(a) }); err != nil {
+		s.log.WarnContext(ctx, "alert stream ended", "err", err)
 	}
+	return nil
 }

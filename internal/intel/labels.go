@@ -68,7 +68,7 @@ func (s *Service) Labels(ctx context.Context, v access.Viewer, q FlagQuery) ([]W
 			Chain: w.Chain, Address: w.Value,
 			Entity: vw.name(target), EntityID: target,
 			Category: lab.Category, Abuse: lab.Abuse, Source: lab.Source,
-			Confidence: confidence(o),
+			Confidence: o.Confidence(),
 			Object:     o.ID, TLP: tlpName(r.TLP), Owner: r.Owner,
 		})
 		used = append(used, r)

@@ -178,14 +178,6 @@ func (vw *view) wallet(id string) (Wallet, bool) {
 	return Wallet{Chain: o.String("chain"), Value: o.String("value")}, true
 }
 
-func confidence(o *stix.Object) *int {
-	var c int
-	if ok, err := o.Decode("confidence", &c); !ok || err != nil {
-		return nil
-	}
-	return &c
-}
-
 // FlagQuery selects flagged addresses; empty fields match all.
 type FlagQuery struct {
 	Chain   string
@@ -211,7 +203,7 @@ func (s *Service) Flags(ctx context.Context, v access.Viewer, q FlagQuery) ([]Fl
 			return
 		}
 		r := vw.recs[o.ID]
-		f.Object, f.Type, f.Confidence, f.TLP, f.Owner = o.ID, o.Type, confidence(o), tlpName(r.TLP), r.Owner
+		f.Object, f.Type, f.Confidence, f.TLP, f.Owner = o.ID, o.Type, o.Confidence(), tlpName(r.TLP), r.Owner
 		k := key{w.Chain, w.Value}
 		fa := byAddr[k]
 		if fa == nil {
@@ -330,7 +322,7 @@ func (s *Service) Incidents(ctx context.Context, v access.Viewer) ([]Incident, e
 		case "attributed-to":
 			if inc := byID[src]; inc != nil {
 				if _, ok := vw.objs[dst]; ok {
-					inc.Actors = append(inc.Actors, Attribution{ID: dst, Name: vw.name(dst), Type: stix.TypeOf(dst), Confidence: confidence(o)})
+					inc.Actors = append(inc.Actors, Attribution{ID: dst, Name: vw.name(dst), Type: stix.TypeOf(dst), Confidence: o.Confidence()})
 					used = append(used, vw.recs[o.ID])
 				}
 			}

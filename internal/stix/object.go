@@ -180,6 +180,16 @@ func (o *Object) Strings(name string) []string {
 	return s
 }
 
+// Confidence returns the object's "confidence" (0-100), or nil if it has
+// none.
+func (o *Object) Confidence() *int {
+	var c int
+	if ok, err := o.Decode("confidence", &c); !ok || err != nil {
+		return nil
+	}
+	return &c
+}
+
 // Bool returns property name as a boolean; false if absent or not a boolean.
 func (o *Object) Bool(name string) bool {
 	var b bool

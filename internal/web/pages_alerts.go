@@ -2,11 +2,9 @@ package web
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -89,61 +87,28 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx, v := r.Context(), viewerOf(r)
-	var after int64
-	last := strings.TrimSpace(r.Header.Get("Last-Event-ID"))
-	if last != "" {
-		if after, err = strconv.ParseInt(last, 10, 64); err != nil || after < 0 {
-			return fault.New(fault.Malformed, "Last-Event-ID %q is not an alert's event id", last)
-		}
+	after, resume, err := alert.LastEventID(r)
+	if err != nil {
+		return err
 	}
-	stream, err := alert.NewStream(ctx, al, v, after, last == "")
+	stream, err := alert.NewStream(ctx, al, v, after, !resume)
 	if err != nil {
 		return err
 	}
 	csrf := s.csrfToken(sessionFrom(ctx))
-	rc := http.NewResponseController(w)
-	// A stream outlives the server's read and write timeouts.
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": cointrail alerts\nretry: 2000\n\n"); err != nil {
-		return nil
-	}
-	_ = rc.Flush()
 	t := s.pages["alerts"]
-	var buf bytes.Buffer
-	for {
-		list, err := stream.Next(ctx, alertKeepAlive)
-		if err != nil {
-			return nil
+	// Each row on one line: an event's data is one line.
+	row := func(a alert.Alert) ([]byte, error) {
+		var buf bytes.Buffer
+		if err := t.ExecuteTemplate(&buf, "alertrow", alertRow{Alert: a, CSRF: csrf}); err != nil {
+			return nil, err
 		}
-		if len(list) == 0 {
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-		}
-		for _, a := range list {
-			if a.Org != v.Org {
-				continue
-			}
-			buf.Reset()
-			if err := t.ExecuteTemplate(&buf, "alertrow", alertRow{Alert: a, CSRF: csrf}); err != nil {
-				s.log.ErrorContext(ctx, "render alert row", "err", err)
-				return nil
-			}
-			row := strings.ReplaceAll(strings.ReplaceAll(buf.String(), "\r", ""), "\n", " ")
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", a.Seq, row); err != nil {
-				return nil
-			}
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
+		return []byte(strings.ReplaceAll(strings.ReplaceAll(buf.String(), "\r", ""), "\n", " ")), nil
 	}
+	if err := stream.ServeEvents(ctx, w, alertKeepAlive, row); err != nil {
+		s.log.WarnContext(ctx, "alert stream ended", "err", err)
+	}
+	return nil
 }
 
 func (s *Server) ackAlert(w http.ResponseWriter, r *http.Request) error {

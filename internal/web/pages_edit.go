@@ -679,7 +679,7 @@ func (st *incidentFormState) form() *incidentForm {
 	}
 	if st.actorRel != nil {
 		f.Actor = st.actorRel.String("target_ref")
-		if c := confidenceOf(st.actorRel); c != nil {
+		if c := st.actorRel.Confidence(); c != nil {
 			f.Confidence = strconv.Itoa(*c)
 		}
 	}
@@ -705,14 +705,6 @@ func (st *incidentFormState) form() *incidentForm {
 	}
 	f.Sources = strings.Join(urls, "\n")
 	return f
-}
-
-func confidenceOf(o *stix.Object) *int {
-	var c int
-	if ok, err := o.Decode("confidence", &c); !ok || err != nil {
-		return nil
-	}
-	return &c
 }
 
 // incidentFormBuild makes the objects a valid form submits.
