@@ -147,19 +147,24 @@ var projectionTypes = []string{
 // may see.
 func (s *Service) load(ctx context.Context, v access.Viewer) (*view, error) {
 	vw := &view{objs: map[string]*stix.Object{}, recs: map[string]*Record{}, byType: map[string][]*stix.Object{}}
+	seen := map[int64]bool{}
 	err := s.scan(ctx, v, Query{Types: projectionTypes, Latest: true, ExcludeRevoked: true}, func(r *Record) error {
 		if _, dup := vw.objs[r.ID]; dup && r.Owner != v.Org {
 			return nil // another holding of an observable; one is enough
 		}
-		o, err := r.Object()
+		o, err := s.views.object(r)
 		if err != nil {
 			return err
 		}
+		seen[r.DateAdded] = true
 		vw.objs[r.ID] = o
 		vw.recs[r.ID] = r
 		vw.byType[o.Type] = append(vw.byType[o.Type], o)
 		return nil
 	})
+	if err == nil {
+		s.views.keepParsed(seen)
+	}
 	return vw, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/cointrail/cointrail/internal/access"
+	"github.com/cointrail/cointrail/internal/stix"
 )
 
 // viewCacheSize bounds how many viewers' views a service keeps: one per
@@ -22,6 +23,10 @@ type viewCache struct {
 	mu      sync.Mutex
 	gen     uint64 // bumped by deletions through this service
 	entries map[viewKey]*viewEntry
+	// parsed keeps the objects views parsed, by the DateAdded of their
+	// record (unique and never reused: a record's data never changes), so
+	// that a change of the store parses only what it added.
+	parsed map[int64]*stix.Object
 }
 
 type viewKey struct {
@@ -68,6 +73,46 @@ func (s *Service) cachedLoad(ctx context.Context, v access.Viewer) (*view, error
 	}
 	c.entries[key] = &viewEntry{lastAdded: last, gen: gen, vw: vw}
 	return vw, nil
+}
+
+// object returns r's object, parsed once per record.
+func (c *viewCache) object(r *Record) (*stix.Object, error) {
+	if r.DateAdded == 0 {
+		return r.Object()
+	}
+	c.mu.Lock()
+	o := c.parsed[r.DateAdded]
+	c.mu.Unlock()
+	if o != nil {
+		return o, nil
+	}
+	o, err := r.Object()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.parsed == nil {
+		c.parsed = map[int64]*stix.Object{}
+	}
+	c.parsed[r.DateAdded] = o
+	c.mu.Unlock()
+	return o, nil
+}
+
+// keepParsed drops the parsed objects that no view read lately: those not
+// in keep, once the cache holds twice as many as keep (so that views of
+// several viewers share it without it growing past the store).
+func (c *viewCache) keepParsed(keep map[int64]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.parsed) <= 2*len(keep)+1024 {
+		return
+	}
+	for k := range c.parsed {
+		if !keep[k] {
+			delete(c.parsed, k)
+		}
+	}
 }
 
 // forgetViews drops every cached view, after a change LastAdded does not
