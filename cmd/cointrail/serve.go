@@ -226,7 +226,7 @@ func (m *Main) serve(ctx context.Context, e *env, ln net.Listener, sf serveFlags
 	ui, err := web.New(e.svc, web.Options{
 		Logger: log.With("component", "web"), PublicRead: sf.publicRead,
 		Chain: chainIdx, Screener: screener, Tracer: tracer, Clusters: clusters, Alerts: alerts.svc,
-		Operator: e.cfg.Operator,
+		Operator: e.cfg.Operator, PublicURL: sf.publicURL,
 	})
 	if err != nil {
 		ln.Close()

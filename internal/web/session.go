@@ -45,10 +45,14 @@ func sessionFrom(ctx context.Context) *session {
 // viewerOf returns the viewer a page acts as.
 func viewerOf(r *http.Request) access.Viewer { return sessionFrom(r.Context()).viewer }
 
-func isHTTPS(r *http.Request) bool { return r.TLS != nil }
+// isHTTPS says whether the visitor reaches the node over HTTPS: served
+// with TLS, or behind a proxy that the node's public URL says is HTTPS.
+func (s *Server) isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(s.opts.PublicURL, "https://")
+}
 
-func cookieNameFor(r *http.Request) string {
-	if isHTTPS(r) {
+func (s *Server) cookieNameFor(r *http.Request) string {
+	if s.isHTTPS(r) {
 		return secureCookieName
 	}
 	return cookieName
@@ -58,7 +62,7 @@ func cookieNameFor(r *http.Request) string {
 // anonymous; a cookie whose token no longer authenticates is an error, so
 // that a revoked token signs the visitor out at once.
 func (s *Server) session(r *http.Request) (*session, error) {
-	c, err := r.Cookie(cookieNameFor(r))
+	c, err := r.Cookie(s.cookieNameFor(r))
 	if err != nil || c.Value == "" {
 		return &session{}, nil
 	}
@@ -77,23 +81,23 @@ func (s *Server) session(r *http.Request) (*session, error) {
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, token string) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     cookieNameFor(r),
+		Name:     s.cookieNameFor(r),
 		Value:    token,
 		Path:     "/",
 		HttpOnly: true,
-		Secure:   isHTTPS(r),
+		Secure:   s.isHTTPS(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 }
 
 func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     cookieNameFor(r),
+		Name:     s.cookieNameFor(r),
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   isHTTPS(r),
+		Secure:   s.isHTTPS(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 }

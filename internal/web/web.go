@@ -78,6 +78,10 @@ type Options struct {
 	// Operator is the node's operator organisation (its identity id, or
 	// its name), whose admins see the peers on the sharing page.
 	Operator string
+	// PublicURL is the base URL visitors reach the node at, when a proxy
+	// stands in front of it; an https:// URL makes the session cookie
+	// Secure even though the proxy speaks plain HTTP to the node.
+	PublicURL string
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 }

@@ -148,3 +148,16 @@ func TestStaticAndUnknownPages(t *testing.T) {
 		t.Errorf("unknown page: %s", res.Status)
 	}
 }
+
+func TestSecureCookieBehindAnHTTPSProxy(t *testing.T) {
+	f := newFixture(t)
+	f.web.opts.PublicURL = "https://cointrail.example"
+	res, _ := f.client(t).post("/signin", url.Values{"token": {f.tokens["fiu"]}})
+	var got *http.Cookie
+	for _, ck := range res.Cookies() {
+		got = ck
+	}
+	if got == nil || got.Name != secureCookieName || !got.Secure || !got.HttpOnly || got.SameSite != http.SameSiteStrictMode {
+		t.Errorf("cookie behind an HTTPS proxy: %+v", got)
+	}
+}
