@@ -118,6 +118,34 @@ func TestBrowser(t *testing.T) {
 		if strings.Contains(fiuSees, indicator) {
 			t.Error("the FIU sees the exchange's AMBER indicator")
 		}
+
+		// On the Coincheck page, the FIU's own opinion on the attribution
+		// (TLP:AMBER, no recipient) is the FIU's alone; its deposit
+		// screening request names the exchange as a recipient.
+		const coincheck = "/incidents/incident--16c15623-169c-4900-90a6-f4fe48255c2c"
+		const opinion, request = "opinion--028eceeb", "Deposit screening request"
+		browsertest.Navigate(t, ctx, n.url+coincheck)
+		fiuSees = html(t, ctx, "main")
+		browsertest.Screenshot(t, ctx, "coincheck-fiu")
+		browsertest.Navigate(t, ex, n.url+coincheck)
+		exSees = html(t, ex, "main")
+		if !strings.Contains(fiuSees, request) || !strings.Contains(exSees, request) {
+			t.Error("the deposit screening request does not show to both the FIU and the exchange, its recipient")
+		}
+		// The exchange's own opinion (GREEN) is on another incident; the
+		// FIU's AMBER one shows to the FIU only.
+		if !strings.Contains(fiuSees, "agrees with the attribution of the Coincheck theft") {
+			t.Error("the FIU does not see its own opinion on the Coincheck attribution")
+		}
+		if strings.Contains(exSees, "agrees with the attribution of the Coincheck theft") {
+			t.Error("the exchange sees the FIU's own opinion")
+		}
+		op := browsertest.Isolated(t, ctx)
+		n.signIn(t, op, "operator")
+		browsertest.Navigate(t, op, n.url+coincheck)
+		if opSees := html(t, op, "main"); strings.Contains(opSees, request) || strings.Contains(opSees, opinion) {
+			t.Error("the operator sees the FIU's TLP:AMBER note or opinion")
+		}
 	})
 
 	t.Run("incident to trace to endpoint to address to evidence", func(t *testing.T) {

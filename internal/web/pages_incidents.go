@@ -147,7 +147,8 @@ func (s *Server) findIncident(ctx context.Context, v access.Viewer, id string) (
 }
 
 type incidentPage struct {
-	Incident  *intel.Incident
+	Incident   *intel.Incident
+	Commentary []commentary
 	Owner     string
 	OwnIt     bool
 	Wallets   []walletGroup
@@ -235,6 +236,9 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) error {
 			p.Traces = append(p.Traces, lt)
 		}
 	}
+	if p.Commentary, err = s.commentary(ctx, v, inc.ID); err != nil {
+		return err
+	}
 	if s.opts.Alerts == nil || v.Anonymous() {
 		p.AlertsOff = true
 	} else {
@@ -258,6 +262,31 @@ func amountOf(a trace.Amount) *big.Int {
 		return new(big.Int)
 	}
 	return a.Int
+}
+
+// commentary is a note or an opinion on an incident, with its author's
+// name.
+type commentary struct {
+	intel.Commentary
+	Author string
+}
+
+// commentary lists the notes and opinions the viewer may see on incident
+// id or on its relationships (its attribution).
+func (s *Server) commentary(ctx context.Context, v access.Viewer, id string) ([]commentary, error) {
+	list, err := s.svc.CommentaryOn(ctx, v, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]commentary, 0, len(list))
+	for _, c := range list {
+		author := c.Owner
+		if org, err := s.svc.Org(ctx, v, c.Owner); err == nil {
+			author = org.Name
+		}
+		out = append(out, commentary{Commentary: c, Author: author})
+	}
+	return out, nil
 }
 
 func boolKeys[V any](m map[string]V) map[string]bool {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cointrail/cointrail/internal/alert"
+	"github.com/cointrail/cointrail/internal/intel"
 	"github.com/cointrail/cointrail/internal/report"
 )
 
@@ -240,5 +241,51 @@ func TestAlertsListStreamAndAck(t *testing.T) {
 	// Acknowledging an alert of another organisation changes nothing.
 	if res, _ := f.signedIn(t, "fiu").submit("/alerts/"+list[0].ID+"/ack", nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("the FIU acknowledging the exchange's alert: %s", res.Status)
+	}
+}
+
+// TestIncidentCommentaryFollowsMarkings: on the Coincheck page, the FIU's
+// own opinion on the attribution (TLP:AMBER, no recipient) shows to the
+// FIU alone, its deposit screening request (TLP:AMBER, the exchange a
+// recipient) to the FIU and the exchange, and neither to the operator.
+func TestIncidentCommentaryFollowsMarkings(t *testing.T) {
+	f := newFixture(t)
+	const (
+		coincheck = "incident--16c15623-169c-4900-90a6-f4fe48255c2c"
+		request   = "Deposit screening request"
+		agrees    = "the FIU agrees with the attribution of the Coincheck theft"
+	)
+	for _, tc := range []struct {
+		org               string
+		request, opinions bool
+	}{
+		{"fiu", true, true},
+		{"exchange", true, false},
+		{"operator", false, false},
+	} {
+		body := f.signedIn(t, tc.org).page("/incidents/" + coincheck)
+		if got := strings.Contains(body, request); got != tc.request {
+			t.Errorf("%s sees the deposit screening request: %v, want %v", tc.org, got, tc.request)
+		}
+		if got := strings.Contains(body, agrees); got != tc.opinions {
+			t.Errorf("%s sees the FIU's own opinion: %v, want %v", tc.org, got, tc.opinions)
+		}
+		if tc.opinions && !strings.Contains(body, "an opinion on the attributed-to relationship") {
+			t.Errorf("%s: the opinion does not say it is on the attribution", tc.org)
+		}
+	}
+	// The exchange's read of the AMBER request is in the audit log.
+	entries, err := f.svc.Audit(context.Background(), f.viewers["operator"], intel.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Org == f.orgs["exchange"].ID && e.Action == "read" && e.Detail == "commentary" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no audit entry for the exchange's read of the AMBER note")
 	}
 }
