@@ -149,12 +149,12 @@ func (s *Server) findIncident(ctx context.Context, v access.Viewer, id string) (
 type incidentPage struct {
 	Incident   *intel.Incident
 	Commentary []commentary
-	Owner     string
-	OwnIt     bool
-	Wallets   []walletGroup
-	Traces    []liveTrace
-	Alerts    []alert.Alert
-	AlertsOff bool
+	Owner      string
+	OwnIt      bool
+	Wallets    []walletGroup
+	Traces     []liveTrace
+	Alerts     []alert.Alert
+	AlertsOff  bool
 }
 
 type walletGroup struct {
