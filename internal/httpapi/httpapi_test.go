@@ -383,3 +383,30 @@ func TestHealthMetricsOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestUIBehindTheRateLimit(t *testing.T) {
+	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "page") })
+	f := mustFixture(t, httpapi.Options{RatePerSecond: 1, RateBurst: 2, UI: ui})
+	for i, want := range []int{200, 200, 429} {
+		resp, err := http.Get(f.url + "/incidents")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("request %d: %d, want %d", i, resp.StatusCode, want)
+		}
+		if want == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	// The API's own routes still answer as the API.
+	resp, err := http.Get(f.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz beside the UI: %d", resp.StatusCode)
+	}
+}

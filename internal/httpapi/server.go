@@ -9,6 +9,8 @@ package httpapi
 
 import (
 	"context"
+	"math"
+	"strconv"
 	"log/slog"
 	"net/http"
 	"time"
@@ -185,7 +187,7 @@ func (s *Server) routes() {
 		writeError(w, r, s.log, notFoundRoute(r))
 	})
 	if s.opts.UI != nil {
-		s.mux.Handle("/", s.opts.UI)
+		s.mux.Handle("/", s.ui(s.opts.UI))
 	}
 }
 
@@ -222,6 +224,26 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/alerts/stream", false, s.streamAlerts},
 		{"POST /api/v1/alerts/{id}/ack", false, s.ackAlert},
 	}
+}
+
+// ui serves the web interface behind the rate limit (per client address:
+// its visitors sign in with a cookie the API does not read) and the
+// metrics, under the route "/". A visitor over the limit gets a plain
+// 429 with Retry-After.
+func (s *Server) ui(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() { s.metrics.observe("/", sw.status, time.Since(start)) }()
+		if s.limiter != nil {
+			if wait, ok := s.limiter.allow("ui:" + clientAddr(r)); !ok {
+				sw.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				http.Error(sw, "too many requests: try again in a moment", http.StatusTooManyRequests)
+				return
+			}
+		}
+		h.ServeHTTP(sw, r)
+	})
 }
 
 // ViewerFrom returns the viewer a request acts as.
