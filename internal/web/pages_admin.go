@@ -161,54 +161,30 @@ func lag(now, caughtUp time.Time) string {
 	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
-// ownShares counts the current, unrevoked objects v's organisation owns,
-// by marking. It queries the store rather than [intel.Service.List]: List
-// keeps one holding of an observable that several organisations hold (so
-// it would miss some of the viewer's own), and logs a read of every AMBER
-// and RED object it returns, though a count serves none. The store's
-// pre-filter and [access.CanSee] still decide what is counted, and only
-// the viewer's own objects are.
+// ownShares counts the objects v's organisation owns, by marking: every
+// marking, and unmarked objects when there are any.
 func (s *Server) ownShares(ctx context.Context, v access.Viewer) ([]sharingCount, int, error) {
-	counts := map[stix.TLP]*sharingCount{}
-	for _, t := range []stix.TLP{stix.TLPClear, stix.TLPGreen, stix.TLPAmber, stix.TLPAmberStrict, stix.TLPRed, stix.TLPNone} {
-		c := &sharingCount{Key: strings.ReplaceAll(t.String(), "+", "-"), Who: sharingWho[t]}
-		if t != stix.TLPNone {
-			c.Label = t.Label()
-		}
-		counts[t] = c
+	shares, err := s.svc.Shares(ctx, v)
+	if err != nil {
+		return nil, 0, err
 	}
+	byTLP := map[stix.TLP]intel.Share{}
 	total := 0
-	q := intel.Query{Latest: true, ExcludeRevoked: true, VisibleTo: &v, Limit: 2000}
-	for {
-		batch, err := s.svc.Store().Query(ctx, q)
-		if err != nil {
-			return nil, 0, fmt.Errorf("count own objects: %w", err)
-		}
-		for i := range batch {
-			r := &batch[i]
-			q.After = r.DateAdded
-			if r.Owner != v.Org || !access.CanSee(v, r.Holding()) {
-				continue
-			}
-			c, ok := counts[r.TLP]
-			if !ok {
-				c = counts[stix.TLPNone]
-			}
-			c.Count++
-			if len(r.Recipients) > 0 {
-				c.Recipients++
-			}
-			total++
-		}
-		if len(batch) < q.Limit {
-			break
-		}
+	for _, sh := range shares {
+		byTLP[sh.TLP] = sh
+		total += sh.Count
 	}
 	var out []sharingCount
 	for _, t := range []stix.TLP{stix.TLPClear, stix.TLPGreen, stix.TLPAmber, stix.TLPAmberStrict, stix.TLPRed, stix.TLPNone} {
-		if c := counts[t]; t != stix.TLPNone || c.Count > 0 {
-			out = append(out, *c)
+		sh := byTLP[t]
+		if t == stix.TLPNone && sh.Count == 0 {
+			continue
 		}
+		c := sharingCount{Key: strings.ReplaceAll(t.String(), "+", "-"), Who: sharingWho[t], Count: sh.Count, Recipients: sh.Recipients}
+		if t != stix.TLPNone {
+			c.Label = t.Label()
+		}
+		out = append(out, c)
 	}
 	return out, total, nil
 }

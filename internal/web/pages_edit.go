@@ -156,7 +156,7 @@ type incidentFormChoices struct {
 
 func (s *Server) incidentFormChoices(ctx context.Context, v access.Viewer) (*incidentFormChoices, error) {
 	ch := &incidentFormChoices{}
-	err := s.incidentFormScan(ctx, v, []string{"threat-actor", "intrusion-set"}, func(r *intel.Record) error {
+	err := s.listAll(ctx, v, []string{"threat-actor", "intrusion-set"}, func(r *intel.Record) error {
 		o, err := r.Object()
 		if err != nil {
 			return err
@@ -191,9 +191,9 @@ func (s *Server) incidentFormChoices(ctx context.Context, v access.Viewer) (*inc
 	return ch, nil
 }
 
-// incidentFormScan calls fn with the current version of every object of
-// types that v may see, page by page.
-func (s *Server) incidentFormScan(ctx context.Context, v access.Viewer, types []string, fn func(*intel.Record) error) error {
+// listAll calls fn with the current version of every object of types
+// that v may see, page by page.
+func (s *Server) listAll(ctx context.Context, v access.Viewer, types []string, fn func(*intel.Record) error) error {
 	q := intel.ListQuery{Types: types, Limit: intel.MaxPageSize}
 	for {
 		page, err := s.svc.List(ctx, v, q)
@@ -606,7 +606,7 @@ func (s *Server) incidentFormLoad(ctx context.Context, v access.Viewer, id strin
 	targets := map[string]*stix.Object{}
 	attributed := map[string]*stix.Object{}
 	located := map[string]*stix.Object{}
-	err = s.incidentFormScan(ctx, v, []string{"relationship"}, func(r *intel.Record) error {
+	err = s.listAll(ctx, v, []string{"relationship"}, func(r *intel.Record) error {
 		if r.Owner != v.Org {
 			return nil
 		}
@@ -904,7 +904,7 @@ func (b *incidentFormBuild) locate(ctx context.Context, victimID string) error {
 // a TLP:CLEAR one anyone sees, or else a new one.
 func (b *incidentFormBuild) location(ctx context.Context, country string) (string, error) {
 	var own, clear string
-	err := b.s.incidentFormScan(ctx, b.v, []string{"location"}, func(r *intel.Record) error {
+	err := b.s.listAll(ctx, b.v, []string{"location"}, func(r *intel.Record) error {
 		if r.Revoked || (own != "" && clear != "") {
 			return nil
 		}

@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -15,7 +14,6 @@ import (
 	"github.com/cointrail/cointrail/internal/alert"
 	"github.com/cointrail/cointrail/internal/fault"
 	"github.com/cointrail/cointrail/internal/intel"
-	"github.com/cointrail/cointrail/internal/stix"
 	"github.com/cointrail/cointrail/internal/trace"
 )
 
@@ -385,23 +383,16 @@ type actorSummary struct {
 // and intrusion-set objects, and the actors incidents are attributed to.
 func (s *Server) actorSummaries(ctx context.Context, v access.Viewer) ([]actorSummary, error) {
 	byID := map[string]*actorSummary{}
-	page := &intel.Page{}
-	for {
-		var err error
-		page, err = s.svc.List(ctx, v, intel.ListQuery{Types: []string{"threat-actor", "intrusion-set"}, Cursor: page.Next, Limit: 1000})
+	err := s.listAll(ctx, v, []string{"threat-actor", "intrusion-set"}, func(rec *intel.Record) error {
+		o, err := rec.Object()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, rec := range page.Records {
-			o, err := stix.Parse(rec.Data)
-			if err != nil {
-				return nil, fmt.Errorf("stored actor %s: %w", rec.ID, err)
-			}
-			byID[o.ID] = &actorSummary{ID: o.ID, Name: o.String("name"), Type: o.Type, Aliases: o.Strings("aliases"), Description: o.String("description"), TLP: rec.TLP.String()}
-		}
-		if page.Next == "" {
-			break
-		}
+		byID[o.ID] = &actorSummary{ID: o.ID, Name: o.String("name"), Type: o.Type, Aliases: o.Strings("aliases"), Description: o.String("description"), TLP: rec.TLP.String()}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	incs, err := s.svc.Incidents(ctx, v)
 	if err != nil {
