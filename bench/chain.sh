@@ -22,14 +22,12 @@ count="${COUNT:-3}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/cointrail-chain-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+# shellcheck source=bench/machine.sh
+source "$repo/bench/machine.sh"
 
 step "machine"
-echo "cpus:     $(nproc)"
-echo "cpu:      $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:   $(awk '/^MemTotal/ {printf "%.1f GiB", $2/1024/1024}' /proc/meminfo)"
+machine
 echo "disk:     $(df -h "$work" | awk 'NR==2 {print $1 " (" $2 ")"}')"
-echo "go:       $(go version)"
 
 go build -o "$work/cointrail" ./cmd/cointrail
 btcd=$(go list -m -f '{{.Dir}}' github.com/btcsuite/btcd)/blockchain/testdata/blk_0_to_14131.dat

@@ -31,14 +31,11 @@ count="${COUNT:-3}"
 out="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/cointrail-bench-results.XXXXXX")}"
 mkdir -p "$out"
 
-step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+# shellcheck source=bench/machine.sh
+source "$repo/bench/machine.sh"
 
 step "machine"
-echo "cpus:     $(nproc)"
-echo "cpu:      $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:   $(awk '/^MemTotal/ {printf "%.1f GiB", $2/1024/1024}' /proc/meminfo)"
-echo "kernel:   $(uname -sr)"
-echo "go:       $(go version)"
+machine
 if pg=$(psql "$COINTRAIL_TEST_POSTGRES" -XAtc 'SHOW server_version' 2>/dev/null); then
   echo "postgres: $pg ($(psql "$COINTRAIL_TEST_POSTGRES" -XAtc "SELECT current_setting('shared_buffers') || ' shared_buffers, synchronous_commit ' || current_setting('synchronous_commit')"))"
 else

@@ -51,15 +51,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+# shellcheck source=bench/machine.sh
+source "$repo/bench/machine.sh"
 
 step "machine"
-echo "cpus:     $(nproc)"
-echo "cpu:      $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "memory:   $(awk '/^MemTotal/ {printf "%.1f GiB", $2/1024/1024}' /proc/meminfo)"
-echo "kernel:   $(uname -sr)"
-echo "go:       $(go version)"
-echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; anything else running skews the figures)"
+machine
 echo "objects:  $objects; page sizes: $pages"
 echo "work:     $work"
 

@@ -9,10 +9,10 @@ package httpapi
 
 import (
 	"context"
-	"math"
-	"strconv"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
