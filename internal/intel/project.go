@@ -79,8 +79,10 @@ type Incident struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	// Date is when the theft occurred (the incident extension's "occurred",
-	// else "first_seen", else "created").
+	// else "first_seen", else "created"); Dated says it is one of the
+	// first two, the theft's own date, not the record's.
 	Date    string        `json:"date"`
+	Dated   bool          `json:"-"`
 	Victims []Party       `json:"victims,omitempty"`
 	Actors  []Attribution `json:"actors,omitempty"`
 	Losses  []stix.Loss   `json:"losses,omitempty"`
@@ -306,11 +308,12 @@ func (s *Service) Incidents(ctx context.Context, v access.Viewer) ([]Incident, e
 		if date == "" {
 			date = o.String("first_seen")
 		}
-		if date == "" {
+		dated := date != ""
+		if !dated {
 			date = o.String("created")
 		}
 		inc := &Incident{
-			ID: o.ID, Name: o.String("name"), Date: date, Losses: losses,
+			ID: o.ID, Name: o.String("name"), Date: date, Dated: dated, Losses: losses,
 			LossUSD: sumUSD(losses), TLP: tlpName(r.TLP), Owner: r.Owner,
 			Labels: o.Strings("labels"),
 		}

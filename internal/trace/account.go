@@ -155,7 +155,7 @@ func (a *accountRun) seed(ctx context.Context, i int, s Seed) (uint32, error) {
 				return 0, fmt.Errorf("history of %s: %w", s.Address, err)
 			}
 			for _, e := range page.Entries {
-				if e.Credits == 0 || e.Asset != a.assetID || (s.FromHeight > 0 && e.Height >= 0 && e.Height < s.FromHeight) {
+				if e.Credits == 0 || e.Asset != a.assetID || (s.FromHeight > 0 && e.Height >= 0 && e.Height < s.FromHeight) || s.before(e.Time) {
 					continue
 				}
 				if n, err := g.TxNum(e.Tx); err == nil {

@@ -25,6 +25,8 @@ type chainBuilder struct {
 	parent string
 	txs    []chain.Tx // of the block being built
 	names  map[string]string
+	// step is the time between two blocks. Default: ten minutes.
+	step time.Duration
 }
 
 func newBuilder(t *testing.T, chainID string) *chainBuilder {
@@ -92,8 +94,12 @@ func (b *chainBuilder) mine() {
 	if strings.HasPrefix(b.chain, "ethereum") {
 		h, parent = "0x"+h, "0x"+strings.TrimPrefix(parent, "0x")
 	}
+	step := b.step
+	if step == 0 {
+		step = 10 * time.Minute
+	}
 	blk := &chain.Block{Chain: b.chain, Height: b.height, Hash: h, Parent: parent,
-		Time: time.Date(2018, 1, 26, 0, 0, 0, 0, time.UTC).Add(time.Duration(b.height) * 10 * time.Minute), Txs: b.txs}
+		Time: time.Date(2018, 1, 26, 0, 0, 0, 0, time.UTC).Add(time.Duration(b.height) * step), Txs: b.txs}
 	if err := b.st.Apply(context.Background(), blk); err != nil {
 		b.t.Fatalf("apply block %d: %v", b.height, err)
 	}

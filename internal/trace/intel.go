@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cointrail/cointrail/internal/access"
 	"github.com/cointrail/cointrail/internal/fault"
@@ -78,14 +79,33 @@ func IncidentSeeds(ctx context.Context, in Intel, v access.Viewer, id, chainID s
 	return nil, fault.New(fault.NotFound, "no incident %s visible to this organisation", id)
 }
 
+// SeedMargin is how long before an incident's date its seeds' funds start
+// to count. Dates are often given to the day, in the victim's time zone
+// (a theft at 00:30 in Tokyo is the day before in UTC), or to the month as
+// its first day; block times may run up to two hours behind their blocks.
+const SeedMargin = 48 * time.Hour
+
 // SeedsOf returns the seeds of an incident on chainID: its wallets there
-// related with role theft-destination.
+// related with role theft-destination. When the incident is dated (the
+// theft's own date, not the record's), funds that reached those wallets
+// more than [SeedMargin] before it do not count.
 func SeedsOf(inc intel.Incident, chainID string) []Seed {
+	var from time.Time
+	if inc.Dated {
+		if t, err := time.Parse(time.RFC3339, inc.Date); err == nil {
+			from = t.Add(-SeedMargin)
+		}
+	}
 	var seeds []Seed
 	for _, w := range inc.Wallets {
 		if w.Role == SeedRole && w.Chain == chainID {
-			seeds = append(seeds, Seed{Kind: SeedAddress, Address: w.Value, Note: fmt.Sprintf("%s of %s", SeedRole, inc.ID)})
+			seeds = append(seeds, Seed{Kind: SeedAddress, Address: w.Value, From: from, Note: fmt.Sprintf("%s of %s", SeedRole, inc.ID)})
 		}
 	}
 	return seeds
+}
+
+// before says whether a block time t is before the seed's From.
+func (s *Seed) before(t time.Time) bool {
+	return !s.From.IsZero() && !t.IsZero() && t.Before(s.From)
 }

@@ -149,8 +149,12 @@ type Seed struct {
 	// the order they arrived (from FromHeight on); of an output or a
 	// transaction, the first base units of its value.
 	Amount Amount `json:"amount,omitzero"`
-	// FromHeight, for an address, is the first block whose funds count.
-	FromHeight int64 `json:"from_height,omitempty"`
+	// FromHeight, for an address, is the first block whose funds count;
+	// From, the earliest block time: funds that arrived in blocks dated
+	// before it do not count (an incident's date bounds its seeds, so that
+	// what a reused address held before the theft is not called stolen).
+	FromHeight int64     `json:"from_height,omitempty"`
+	From       time.Time `json:"from,omitzero"`
 	// Note says where the seed came from (an incident's wallet, ...).
 	Note string `json:"note,omitempty"`
 }

@@ -420,7 +420,7 @@ func (t *Tracer) resolveUTXO(ctx context.Context, g *chainstore.Graph, info chai
 			}
 			g.RLock()
 			for _, e := range page.Entries {
-				if e.Credits == 0 || (s.FromHeight > 0 && e.Height >= 0 && e.Height < s.FromHeight) {
+				if e.Credits == 0 || (s.FromHeight > 0 && e.Height >= 0 && e.Height < s.FromHeight) || s.before(e.Time) {
 					continue
 				}
 				n, err := g.TxNum(e.Tx)
