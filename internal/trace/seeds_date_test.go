@@ -15,7 +15,7 @@ import (
 // only date is its record's creation bounds nothing.
 func TestIncidentDateBoundsItsSeeds(t *testing.T) {
 	b := newBuilder(t, "bitcoin")
-	b.step = 7 * 24 * time.Hour // blocks a week apart: 2018-01-26, 02-02, 02-09
+	b.step = 7 * 24 * time.Hour            // blocks a week apart: 2018-01-26, 02-02, 02-09
 	b.utxo("old", nil, out{"thief", 1000}) // a week before the theft's block
 	b.mine()
 	b.utxo("filler", nil, out{"miner", 50})
