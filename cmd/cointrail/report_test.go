@@ -157,7 +157,7 @@ func TestReportFormatsAndUsage(t *testing.T) {
 		{"table", "total"},
 		{"table", "\n\nTHE PANEL (S/2019/171) / THE NODE\n"},
 		{"csv", "attack-type,year,incidents,loss_usd,incidents_without_usd,amounts,incident_ids,sources\n"},
-		{"html", `<a href="/api/v1/objects/incident--`},
+		{"html", `<a href="/incidents/incident--`},
 	} {
 		if out := mustRun(t, "report", "--data", dir, "--by", "attack-type,year", "--format", tc.format); !strings.Contains(out, tc.want) {
 			t.Errorf("--format %s lacks %q:\n%s", tc.format, tc.want, out)

@@ -65,7 +65,7 @@ func TestReportAPI(t *testing.T) {
 		query, ctype, want string
 	}{
 		{"format=csv", "text/csv", "year,incidents,loss_usd"},
-		{"format=html&by=actor", "text/html", `href="/api/v1/objects/incident--00000000-0000-4000-8000-000000000001"`},
+		{"format=html&by=actor", "text/html", `href="/incidents/incident--00000000-0000-4000-8000-000000000001"`},
 		{"format=table", "text/plain", "THE PANEL (S/2019/171) / THE NODE"},
 	} {
 		r := f.do(t, "GET", "/api/v1/report?"+tc.query, b, "", nil)

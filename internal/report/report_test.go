@@ -206,7 +206,7 @@ func TestFormats(t *testing.T) {
 			}
 		}},
 		{report.HTML, func(t *testing.T, out string) {
-			for _, want := range []string{`<a href="/api/v1/objects/incident--1">Big theft</a>`, "@media print", `<tr class="total">`, "530,000,000.01"} {
+			for _, want := range []string{`<a href="/incidents/incident--1">Big theft</a>`, "@media print", `<tr class="total">`, "530,000,000.01"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("the page lacks %q", want)
 				}
@@ -513,7 +513,7 @@ func TestRunClaims(t *testing.T) {
 	}
 	page := out(report.HTML)
 	if _, second, ok := strings.Cut(page, "S/2019/171) and the node"); !ok ||
-		!strings.Contains(second, fmt.Sprintf(`<a href="/api/v1/objects/%s">%s</a>`, coincheck.ID, coincheck.Name)) {
+		!strings.Contains(second, fmt.Sprintf(`<a href="/incidents/%s">%s</a>`, coincheck.ID, coincheck.Name)) {
 		t.Errorf("the page lacks the claims table linking %s", coincheck.ID)
 	}
 	if csvOut := out(report.CSV); strings.Contains(csvOut, "Panel") {

@@ -119,9 +119,9 @@ func (r *Report) htmlIncidents(ids []string) []htmlIncident {
 
 // WriteHTML writes r as a self-contained page (no script, no outside
 // resource) with its charts (when [Run] drew them), one table, then its
-// claims (if any) as a second; each
-// row links its incidents to /api/v1/objects/{id} and lists their sources.
-// A print stylesheet keeps the tables readable on paper.
+// claims (if any) as a second; each row links its incidents to their
+// pages on the node (/incidents/{id}) and lists their sources. A print
+// stylesheet keeps the tables readable on paper.
 func (r *Report) WriteHTML(w io.Writer) error {
 	data := struct {
 		R      *Report
@@ -184,7 +184,7 @@ Losses are in US dollars at the time, as reported; amounts are in base units. An
 <table>
 <thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}<th>incidents</th><th>loss (USD)</th><th>without USD</th><th>amounts</th><th>incidents and sources</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr{{if .Total}} class="total"{{end}}>{{range .Values}}<td>{{.}}</td>{{end}}<td class="num">{{.Row.Incidents}}</td><td class="num">{{.USD}}</td><td class="num">{{.Row.Unpriced}}</td><td>{{.Amounts}}</td><td><ul>{{range .Incidents}}<li><a href="/api/v1/objects/{{.ID}}">{{.Name}}</a> ({{.Date}}){{range .Sources}} <span class="src">{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</span>{{end}}</li>{{end}}</ul></td></tr>
+{{range .Rows}}<tr{{if .Total}} class="total"{{end}}>{{range .Values}}<td>{{.}}</td>{{end}}<td class="num">{{.Row.Incidents}}</td><td class="num">{{.USD}}</td><td class="num">{{.Row.Unpriced}}</td><td>{{.Amounts}}</td><td><ul>{{range .Incidents}}<li><a href="/incidents/{{.ID}}">{{.Name}}</a> ({{.Date}}){{range .Sources}} <span class="src">{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</span>{{end}}</li>{{end}}</ul></td></tr>
 {{end}}</tbody>
 </table>
 {{with .Claims}}<h2>The Panel (S/2019/171) and the node</h2>
@@ -192,7 +192,7 @@ Losses are in US dollars at the time, as reported; amounts are in base units. An
 <table>
 <thead><tr><th>the Panel's claim</th><th>the Panel's figure</th><th>the node: loss (USD)</th><th>incidents</th><th>without USD</th><th>verdict</th><th>incidents and sources</th></tr></thead>
 <tbody>
-{{range .}}<tr><td>{{.Claim.Claim}}</td><td class="num">{{.Panel}}</td><td class="num">{{.USD}}</td><td class="num">{{.Claim.Node.Incidents}}</td><td class="num">{{.Claim.Node.Unpriced}}</td><td{{if not .Claim.Holds}} class="short"{{end}}>{{.Verdict}}</td><td><ul>{{range .Incidents}}<li><a href="/api/v1/objects/{{.ID}}">{{.Name}}</a> ({{.Date}}){{range .Sources}} <span class="src">{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</span>{{end}}</li>{{end}}</ul></td></tr>
+{{range .}}<tr><td>{{.Claim.Claim}}</td><td class="num">{{.Panel}}</td><td class="num">{{.USD}}</td><td class="num">{{.Claim.Node.Incidents}}</td><td class="num">{{.Claim.Node.Unpriced}}</td><td{{if not .Claim.Holds}} class="short"{{end}}>{{.Verdict}}</td><td><ul>{{range .Incidents}}<li><a href="/incidents/{{.ID}}">{{.Name}}</a> ({{.Date}}){{range .Sources}} <span class="src">{{if .URL}}<a href="{{.URL}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</span>{{end}}</li>{{end}}</ul></td></tr>
 {{end}}</tbody>
 </table>
 {{end}}</body>
