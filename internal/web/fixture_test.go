@@ -166,7 +166,7 @@ func (f *fixture) client(t testing.TB) *client {
 func (f *fixture) signedIn(t testing.TB, org string) *client {
 	t.Helper()
 	c := f.client(t)
-	res, _ := c.post("/signin", url.Values{"token": {f.tokens[org]}})
+	res, _ := c.signin(f.tokens[org], "")
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in as %s: %s", org, res.Status)
 	}
@@ -199,14 +199,30 @@ func (c *client) page(path string) string {
 	return body
 }
 
+// signin sends the sign-in form, as a browser does: it loads the form
+// (which sets its pre-session cookie) and posts it with its CSRF token.
+func (c *client) signin(token, next string) (*http.Response, string) {
+	c.t.Helper()
+	form := url.Values{"token": {token}, "csrf": {formCSRF(c.t, c.page("/signin"))}}
+	if next != "" {
+		form.Set("next", next)
+	}
+	return c.post("/signin", form)
+}
+
 // csrf returns the CSRF token the pages give this client's session.
 func (c *client) csrf() string {
 	c.t.Helper()
-	body := c.page("/")
+	return formCSRF(c.t, c.page("/"))
+}
+
+// formCSRF returns the first CSRF token of a page's forms.
+func formCSRF(t testing.TB, body string) string {
+	t.Helper()
 	const marker = `name="csrf" value="`
 	i := strings.Index(body, marker)
 	if i < 0 {
-		c.t.Fatal("no CSRF token on the home page: not signed in?")
+		t.Fatal("no CSRF token on the page: not signed in?")
 	}
 	rest := body[i+len(marker):]
 	return rest[:strings.IndexByte(rest, '"')]

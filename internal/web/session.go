@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -19,6 +20,11 @@ import (
 const (
 	cookieName       = "cointrail_session"
 	secureCookieName = "__Host-cointrail_session"
+	// The sign-in form's CSRF token is bound to a random value kept in a
+	// cookie of its own, as there is no session yet: a page of another
+	// site can neither read it nor sign a visitor in as someone else.
+	preCookieName       = "cointrail_signin"
+	securePreCookieName = "__Host-cointrail_signin"
 )
 
 // session is who a request comes from.
@@ -112,8 +118,36 @@ func (s *Server) csrfToken(sess *session) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// checkCSRF checks a form's CSRF token. The sign-in form has no session
-// yet; it is guarded by SameSite and by the Origin check instead.
+// preSession returns the sign-in form's random value from its cookie,
+// setting a new one when there is none (w nil: only read it).
+func (s *Server) preSession(w http.ResponseWriter, r *http.Request) string {
+	name := preCookieName
+	if s.isHTTPS(r) {
+		name = securePreCookieName
+	}
+	if c, err := r.Cookie(name); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	if w == nil {
+		return ""
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: name, Value: v, Path: "/", HttpOnly: true, Secure: s.isHTTPS(r), SameSite: http.SameSiteStrictMode})
+	return v
+}
+
+// signinCSRF is the sign-in form's CSRF token for the pre-session value.
+func (s *Server) signinCSRF(pre string) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte("signin\x00"))
+	m.Write([]byte(pre))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkCSRF checks a form's CSRF token: against the session, or for the
+// sign-in form against its pre-session cookie.
 func (s *Server) checkCSRF(r *http.Request, sess *session) error {
 	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" {
 		u, err := url.Parse(origin)
@@ -121,14 +155,20 @@ func (s *Server) checkCSRF(r *http.Request, sess *session) error {
 			return fault.New(fault.Forbidden, "the form was sent from another site (%s)", origin)
 		}
 	}
-	if sess.viewer.Anonymous() {
-		if r.URL.Path == "/signin" {
-			return nil
-		}
-		return fault.New(fault.Unauthorized, "sign in first")
-	}
 	got := r.PostFormValue("csrf")
-	want := s.csrfToken(sess)
+	var want string
+	switch {
+	case r.URL.Path == "/signin":
+		pre := s.preSession(nil, r)
+		if pre == "" {
+			return fault.New(fault.Forbidden, "the sign-in form has expired or was not sent from this node's pages: reload it and try again")
+		}
+		want = s.signinCSRF(pre)
+	case sess.viewer.Anonymous():
+		return fault.New(fault.Unauthorized, "sign in first")
+	default:
+		want = s.csrfToken(sess)
+	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return fault.New(fault.Forbidden, "the form has expired or was not sent from this node's pages: reload the page and try again")
 	}
@@ -147,23 +187,26 @@ func safeNext(next string) string {
 }
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, "signin", "Sign in", signinPage{Next: safeNext(r.URL.Query().Get("next"))})
+	pre := s.preSession(w, r)
+	return s.render(w, r, "signin", "Sign in", signinPage{Next: safeNext(r.URL.Query().Get("next")), CSRF: s.signinCSRF(pre)})
 }
 
 type signinPage struct {
 	Next  string
 	Error string
+	CSRF  string
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	next := safeNext(r.PostFormValue("next"))
+	csrf := s.signinCSRF(s.preSession(nil, r))
 	if token == "" {
-		s.renderStatus(w, r, &session{}, http.StatusBadRequest, "signin", "Sign in", signinPage{Next: next, Error: "Enter the token your node's operator gave you."})
+		s.renderStatus(w, r, &session{}, http.StatusBadRequest, "signin", "Sign in", signinPage{Next: next, CSRF: csrf, Error: "Enter the token your node's operator gave you."})
 		return nil
 	}
 	if _, err := s.svc.Authenticate(r.Context(), token); err != nil {
-		s.renderStatus(w, r, &session{}, http.StatusUnauthorized, "signin", "Sign in", signinPage{Next: next, Error: "That token is not valid on this node (unknown, revoked or expired)."})
+		s.renderStatus(w, r, &session{}, http.StatusUnauthorized, "signin", "Sign in", signinPage{Next: next, CSRF: csrf, Error: "That token is not valid on this node (unknown, revoked or expired)."})
 		return nil
 	}
 	s.setCookie(w, r, token)

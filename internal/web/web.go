@@ -5,8 +5,9 @@
 // Pages are Go html/template files and static assets embedded with go:embed;
 // every page reads without JavaScript (the one script only keeps the alert
 // list live). A visitor signs in with an API token, which the page keeps in
-// an HttpOnly, SameSite=Strict cookie (Secure on HTTPS); every form carries a
-// CSRF token bound to that cookie, and every response a strict
+// an HttpOnly, SameSite=Strict cookie (Secure on HTTPS); every form that
+// changes something carries a CSRF token bound to that cookie (the sign-in
+// form's, to a cookie of its own), and every response a strict
 // Content-Security-Policy. Every page acts as the viewer the token stands
 // for and reads through the intel service, which applies the access rules:
 // no page filters by itself.

@@ -35,7 +35,7 @@ func TestHomeSaysWhatTheNodeHolds(t *testing.T) {
 func TestSignInCookieAndHeaders(t *testing.T) {
 	f := newFixture(t)
 	c := f.client(t)
-	res, body := c.post("/signin", url.Values{"token": {f.tokens["exchange"]}, "next": {"/incidents"}})
+	res, body := c.signin(f.tokens["exchange"], "/incidents")
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/incidents" {
 		t.Fatalf("sign in: %s to %q\n%s", res.Status, res.Header.Get("Location"), body)
 	}
@@ -76,14 +76,41 @@ func TestSignInRefusesBadTokensAndForeignRedirects(t *testing.T) {
 		{"", http.StatusBadRequest, "Enter the token"},
 		{"ct_nope_nope", http.StatusUnauthorized, "not valid on this node"},
 	} {
-		res, body := c.post("/signin", url.Values{"token": {tc.token}})
+		res, body := c.signin(tc.token, "")
 		if res.StatusCode != tc.status || !strings.Contains(body, tc.msg) {
 			t.Errorf("token %q: %s, body lacks %q", tc.token, res.Status, tc.msg)
 		}
 	}
-	res, _ := c.post("/signin", url.Values{"token": {f.tokens["fiu"]}, "next": {"//evil.example/x"}})
+	res, _ := c.signin(f.tokens["fiu"], "//evil.example/x")
 	if loc := res.Header.Get("Location"); loc != "/" {
 		t.Errorf("next=//evil.example/x redirected to %q", loc)
+	}
+}
+
+// TestSignInNeedsItsForm: a sign-in posted without the form's token (from
+// another site, or a script) signs nobody in.
+func TestSignInNeedsItsForm(t *testing.T) {
+	f := newFixture(t)
+	c := f.client(t)
+	for _, form := range []url.Values{
+		{"token": {f.tokens["fiu"]}},
+		{"token": {f.tokens["fiu"]}, "csrf": {"forged"}},
+	} {
+		res, body := c.post("/signin", form)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "reload it") {
+			t.Errorf("sign-in with csrf %q: %s", form.Get("csrf"), res.Status)
+		}
+		for _, ck := range res.Cookies() {
+			if ck.Name == cookieName && ck.Value != "" {
+				t.Error("a refused sign-in set the session cookie")
+			}
+		}
+	}
+	// With another visitor's form token, too.
+	other := formCSRF(t, f.client(t).page("/signin"))
+	c.page("/signin")
+	if res, _ := c.post("/signin", url.Values{"token": {f.tokens["fiu"]}, "csrf": {other}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-in with another visitor's form token: %s", res.Status)
 	}
 }
 
@@ -152,10 +179,32 @@ func TestStaticAndUnknownPages(t *testing.T) {
 func TestSecureCookieBehindAnHTTPSProxy(t *testing.T) {
 	f := newFixture(t)
 	f.web.opts.PublicURL = "https://cointrail.example"
-	res, _ := f.client(t).post("/signin", url.Values{"token": {f.tokens["fiu"]}})
+	// The cookie jar keeps Secure cookies from plain HTTP: carry the
+	// sign-in form's cookie by hand.
+	res, body := f.client(t).get("/signin")
+	var pre *http.Cookie
+	for _, ck := range res.Cookies() {
+		pre = ck
+	}
+	if pre == nil || pre.Name != securePreCookieName || !pre.Secure || !pre.HttpOnly {
+		t.Fatalf("sign-in form cookie behind an HTTPS proxy: %+v", pre)
+	}
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/signin", strings.NewReader(url.Values{"token": {f.tokens["fiu"]}, "csrf": {formCSRF(t, body)}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(pre)
+	res, err = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
 	var got *http.Cookie
 	for _, ck := range res.Cookies() {
-		got = ck
+		if ck.Name == secureCookieName {
+			got = ck
+		}
 	}
 	if got == nil || got.Name != secureCookieName || !got.Secure || !got.HttpOnly || got.SameSite != http.SameSiteStrictMode {
 		t.Errorf("cookie behind an HTTPS proxy: %+v", got)
