@@ -206,7 +206,7 @@ func nonNil(s []string) []string {
 
 const watchColumns = `id, org, chain, addresses, label, min_amount, webhook, secret, created`
 
-func scanWatch(sc interface{ Scan(...any) error }) (Watch, error) {
+func scanWatch(sc scanner) (Watch, error) {
 	var w Watch
 	var addrs, created string
 	if err := sc.Scan(&w.ID, &w.Org, &w.Chain, &addrs, &w.Label, &w.Min, &w.Webhook, &w.Secret, &created); err != nil {
@@ -225,21 +225,30 @@ func scanWatch(sc interface{ Scan(...any) error }) (Watch, error) {
 // Watches returns org's watches (every organisation's when org is ""),
 // oldest first. The secrets are filled in.
 func (s *Store) Watches(ctx context.Context, org string) ([]Watch, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+watchColumns+` FROM watches WHERE ? = '' OR org = ? ORDER BY created, id`, org, org)
+	return queryAll(ctx, s.db, "watches", scanWatch, `SELECT `+watchColumns+` FROM watches WHERE ? = '' OR org = ? ORDER BY created, id`, org, org)
+}
+
+// queryAll runs query and scans every row with scan; what names the rows
+// in the error.
+func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("watches: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []Watch
+	out := []T{}
 	for rows.Next() {
-		w, err := scanWatch(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		out = append(out, w)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
 
 // Watch returns the watch with id (of org, unless org is ""), or an error
 // with code fault.NotFound.
@@ -323,7 +332,7 @@ const alertQuery = `SELECT a.seq, a.body, a.state, a.acknowledged,
 	o.attempts, o.next_attempt, o.last_error, o.delivered
 	FROM alerts AS a LEFT JOIN outbox AS o ON o.alert = a.id`
 
-func scanAlert(sc interface{ Scan(...any) error }) (Alert, error) {
+func scanAlert(sc scanner) (Alert, error) {
 	var a Alert
 	var seq int64
 	var body, state string
@@ -360,21 +369,8 @@ func (s *Store) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, alertQuery+` WHERE a.seq > ? AND (? = '' OR a.org = ?) AND (? = '' OR a.state = ?)
+	return queryAll(ctx, s.db, "alerts", scanAlert, alertQuery+` WHERE a.seq > ? AND (? = '' OR a.org = ?) AND (? = '' OR a.state = ?)
 		ORDER BY a.seq LIMIT ?`, f.After, f.Org, f.Org, string(f.State), string(f.State), f.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: %w", err)
-	}
-	defer rows.Close()
-	out := []Alert{}
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 // Alert returns the alert with id (of org, unless org is ""), or an error
@@ -432,20 +428,7 @@ type alertKey struct{ incident, watch, tx, address string }
 // pendingSightings returns alerts after seq whose sighting is not stored
 // yet, oldest first.
 func (s *Store) pendingSightings(ctx context.Context, after int64, limit int) ([]Alert, error) {
-	rows, err := s.db.QueryContext(ctx, alertQuery+` WHERE a.sighting_stored = 0 AND a.seq > ? ORDER BY a.seq LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("pending sightings: %w", err)
-	}
-	defer rows.Close()
-	var out []Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, "pending sightings", scanAlert, alertQuery+` WHERE a.sighting_stored = 0 AND a.seq > ? ORDER BY a.seq LIMIT ?`, after, limit)
 }
 
 func (s *Store) sightingStored(ctx context.Context, id string) error {
@@ -469,24 +452,15 @@ type outboxEntry struct {
 // due returns up to limit undelivered entries due at now, most overdue
 // first.
 func (s *Store) due(ctx context.Context, now time.Time, limit int) ([]outboxEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT o.alert, o.url, o.secret, a.body, o.attempts
-		FROM outbox AS o JOIN alerts AS a ON a.id = o.alert
-		WHERE o.delivered IS NULL AND o.next_attempt <= ? ORDER BY o.next_attempt LIMIT ?`, now.UnixMilli(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("due deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []outboxEntry
-	for rows.Next() {
+	return queryAll(ctx, s.db, "due deliveries", func(sc scanner) (outboxEntry, error) {
 		var e outboxEntry
 		var body string
-		if err := rows.Scan(&e.alert, &e.url, &e.secret, &body, &e.attempts); err != nil {
-			return nil, err
-		}
+		err := sc.Scan(&e.alert, &e.url, &e.secret, &body, &e.attempts)
 		e.body = []byte(body)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	}, `SELECT o.alert, o.url, o.secret, a.body, o.attempts
+		FROM outbox AS o JOIN alerts AS a ON a.id = o.alert
+		WHERE o.delivered IS NULL AND o.next_attempt <= ? ORDER BY o.next_attempt LIMIT ?`, now.UnixMilli(), limit)
 }
 
 // nextDue returns when the next undelivered entry is due.
@@ -567,28 +541,21 @@ func (s *Store) deleteLive(ctx context.Context, incident, chainID string) error 
 
 // LiveStates returns the stored state of every live trace.
 func (s *Store) LiveStates(ctx context.Context) ([]LiveState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT incident, chain, seeds, frontier, tainted, unspent, txs, error, updated FROM live_traces ORDER BY incident, chain`)
-	if err != nil {
-		return nil, fmt.Errorf("live traces: %w", err)
-	}
-	defer rows.Close()
-	var out []LiveState
-	for rows.Next() {
+	return queryAll(ctx, s.db, "live traces", func(sc scanner) (LiveState, error) {
 		var st LiveState
 		var seeds, frontier, tainted, unspent, updated string
-		if err := rows.Scan(&st.Incident, &st.Chain, &seeds, &frontier, &tainted, &unspent, &st.Txs, &st.Error, &updated); err != nil {
-			return nil, err
+		if err := sc.Scan(&st.Incident, &st.Chain, &seeds, &frontier, &tainted, &unspent, &st.Txs, &st.Error, &updated); err != nil {
+			return st, err
 		}
 		for _, p := range []struct {
 			s string
 			v any
 		}{{seeds, &st.Seeds}, {frontier, &st.Frontier}, {tainted, &st.Tainted}, {unspent, &st.Unspent}} {
 			if err := json.Unmarshal([]byte(p.s), p.v); err != nil {
-				return nil, fmt.Errorf("live trace of %s: %w", st.Incident, err)
+				return st, fmt.Errorf("live trace of %s: %w", st.Incident, err)
 			}
 		}
 		st.Updated = parseTime(updated)
-		out = append(out, st)
-	}
-	return out, rows.Err()
+		return st, nil
+	}, `SELECT incident, chain, seeds, frontier, tainted, unspent, txs, error, updated FROM live_traces ORDER BY incident, chain`)
 }
