@@ -336,40 +336,69 @@ func (g *gen) background() error {
 	return fmt.Errorf("simulate: no transaction possible at height %d", g.c.height+1)
 }
 
-// payment: a user pays another, with change.
-func (g *gen) payment() error {
+// userSpend is what a user about to pay spends: the user, its inputs (by
+// index and as outputs) and their total.
+type userSpend struct {
+	user  int
+	idx   []int
+	ins   []utxo
+	total int64
+}
+
+// spender picks a funded user and the inputs it spends, or errInfeasible.
+func (g *gen) spender() (userSpend, error) {
 	i := g.pickFunded()
 	if i < 0 {
-		return errInfeasible
+		return userSpend{}, errInfeasible
 	}
 	idx := g.pickInputs(i, fundedMin)
 	if idx == nil {
-		return errInfeasible
+		return userSpend{}, errInfeasible
 	}
-	ins := g.inputsOf(i, idx)
-	var total int64
-	for _, u := range ins {
-		total += u.val
+	sp := userSpend{user: i, idx: idx, ins: g.inputsOf(i, idx)}
+	for _, u := range sp.ins {
+		sp.total += u.val
 	}
+	return sp, nil
+}
+
+// payWithChange commits sp paying amount to to and the rest to change,
+// the two outputs in random order; the change goes back to the user. It
+// returns the output paid.
+func (g *gen) payWithChange(sp userSpend, to, change addr, amount int64) (utxo, error) {
+	outs := []payee{{to, amount}, {change, 0}}
+	rest := 1
+	if g.rng.IntN(2) == 0 {
+		outs[0], outs[1], rest = outs[1], outs[0], 0
+	}
+	b, err := g.build(sp.ins, outs, rest, true)
+	if err != nil {
+		return utxo{}, err
+	}
+	g.takeUser(sp.user, sp.idx)
+	_, us := g.commit(b, outs)
+	g.give(sp.user, us[rest])
+	return us[1-rest], nil
+}
+
+// payment: a user pays another, with change.
+func (g *gen) payment() error {
+	sp, err := g.spender()
+	if err != nil {
+		return err
+	}
+	i := sp.user
 	j := g.rng.IntN(len(g.users) - 1)
 	if j >= i {
 		j++
 	}
 	to := g.users[j].addrs[g.rng.IntN(len(g.users[j].addrs))]
 	change := g.users[i].addrs[g.rng.IntN(len(g.users[i].addrs))]
-	outs := []payee{{to, roundSig(g.pct(total, 10, 85), 3)}, {change, 0}}
-	rest := 1
-	if g.rng.IntN(2) == 0 {
-		outs[0], outs[1], rest = outs[1], outs[0], 0
-	}
-	b, err := g.build(ins, outs, rest, true)
+	paid, err := g.payWithChange(sp, to, change, roundSig(g.pct(sp.total, 10, 85), 3))
 	if err != nil {
 		return err
 	}
-	g.takeUser(i, idx)
-	_, us := g.commit(b, outs)
-	g.give(i, us[rest])
-	g.give(j, us[1-rest])
+	g.give(j, paid)
 	return nil
 }
 
@@ -390,34 +419,19 @@ func (g *gen) pickExchange() *exchange {
 // deposit: a user sends part of its coins to its deposit address at an
 // exchange, with change.
 func (g *gen) deposit() error {
-	i := g.pickFunded()
-	if i < 0 {
-		return errInfeasible
-	}
-	idx := g.pickInputs(i, fundedMin)
-	if idx == nil {
-		return errInfeasible
-	}
-	ins := g.inputsOf(i, idx)
-	var total int64
-	for _, u := range ins {
-		total += u.val
-	}
-	e := g.pickExchange()
-	change := g.users[i].addrs[g.rng.IntN(len(g.users[i].addrs))]
-	outs := []payee{{g.depositAddr(e, i), roundSig(g.pct(total, 20, 90), 3)}, {change, 0}}
-	rest := 1
-	if g.rng.IntN(2) == 0 {
-		outs[0], outs[1], rest = outs[1], outs[0], 0
-	}
-	b, err := g.build(ins, outs, rest, true)
+	sp, err := g.spender()
 	if err != nil {
 		return err
 	}
-	g.takeUser(i, idx)
-	_, us := g.commit(b, outs)
-	g.give(i, us[rest])
-	e.pending = append(e.pending, us[1-rest])
+	i := sp.user
+	e := g.pickExchange()
+	change := g.users[i].addrs[g.rng.IntN(len(g.users[i].addrs))]
+	to := g.depositAddr(e, i)
+	paid, err := g.payWithChange(sp, to, change, roundSig(g.pct(sp.total, 20, 90), 3))
+	if err != nil {
+		return err
+	}
+	e.pending = append(e.pending, paid)
 	return nil
 }
 
