@@ -87,7 +87,7 @@ func PanelClaims(incs []intel.Incident) []Claim {
 // PanelText writes the Panel's figure: "US$571,000,000.00 in at least 5
 // incidents".
 func (c *Claim) PanelText() string {
-	s := "US$" + usdText(c.PanelUSD)
+	s := "US$" + Grouped(c.PanelUSD)
 	if c.PanelIncidents > 0 {
 		s += fmt.Sprintf(" in at least %d incidents", c.PanelIncidents)
 	}
@@ -106,7 +106,7 @@ func (c *Claim) Verdict() string {
 	node, ok := new(big.Rat).SetString(c.Node.LossUSD)
 	if err == nil && ok {
 		if d := new(big.Rat).Sub(panel, node); d.Sign() > 0 {
-			short = append(short, "US$"+usdText(d.FloatString(2)))
+			short = append(short, "US$"+Grouped(d.FloatString(2)))
 		}
 	}
 	switch d := c.PanelIncidents - c.Node.Incidents; {

@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/big"
 	"slices"
 	"strings"
@@ -496,14 +495,26 @@ func (r *Report) sourcesOf(ids []string) []string {
 	return out
 }
 
-func usdText(s string) string {
-	whole, frac, _ := strings.Cut(s, ".")
+// Grouped writes a decimal string with thousands separators:
+// "530000000.00" is "530,000,000.00", "-1234" is "-1,234".
+func Grouped(dec string) string {
+	sign := ""
+	if strings.HasPrefix(dec, "-") {
+		sign, dec = "-", dec[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(dec, ".")
 	var b strings.Builder
+	b.WriteString(sign)
 	for i, c := range whole {
 		if i > 0 && (len(whole)-i)%3 == 0 {
 			b.WriteByte(',')
 		}
 		b.WriteRune(c)
 	}
-	return fmt.Sprintf("%s.%s", b.String(), frac)
+	if hasFrac {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return b.String()
 }
+

@@ -35,7 +35,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	cols := append(r.header(), "incidents", "loss_usd", "without_usd", "amounts")
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
 	line := func(values []string, row Row) {
-		cells := append(append([]string{}, values...), fmt.Sprint(row.Incidents), usdText(row.LossUSD), fmt.Sprint(row.Unpriced), amountsText(row.Amounts))
+		cells := append(append([]string{}, values...), fmt.Sprint(row.Incidents), Grouped(row.LossUSD), fmt.Sprint(row.Unpriced), amountsText(row.Amounts))
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	for _, row := range r.Rows {
@@ -55,7 +55,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "PANEL\tNODE_LOSS_USD\tNODE_INCIDENTS\tNODE_WITHOUT_USD\tVERDICT\tCLAIM")
 	for i := range r.Claims {
 		c := &r.Claims[i]
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", c.PanelText(), usdText(c.Node.LossUSD), c.Node.Incidents, c.Node.Unpriced, c.Verdict(), c.Claim)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", c.PanelText(), Grouped(c.Node.LossUSD), c.Node.Incidents, c.Node.Unpriced, c.Verdict(), c.Claim)
 	}
 	return tw.Flush()
 }
@@ -132,7 +132,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		ByType template.HTML
 	}{R: r, Head: r.header(), ByYear: template.HTML(r.Charts.ByYear), ByType: template.HTML(r.Charts.ByVictimType)}
 	conv := func(values []string, row Row, total bool) htmlRow {
-		return htmlRow{Values: values, Row: row, USD: usdText(row.LossUSD), Amounts: amountsText(row.Amounts), Total: total,
+		return htmlRow{Values: values, Row: row, USD: Grouped(row.LossUSD), Amounts: amountsText(row.Amounts), Total: total,
 			Incidents: r.htmlIncidents(row.IncidentIDs)}
 	}
 	for _, row := range r.Rows {
@@ -141,7 +141,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	data.Rows = append(data.Rows, conv(r.totalValues(), r.Total, true))
 	for i := range r.Claims {
 		c := &r.Claims[i]
-		data.Claims = append(data.Claims, htmlClaim{Claim: c, Panel: c.PanelText(), USD: usdText(c.Node.LossUSD), Verdict: c.Verdict(),
+		data.Claims = append(data.Claims, htmlClaim{Claim: c, Panel: c.PanelText(), USD: Grouped(c.Node.LossUSD), Verdict: c.Verdict(),
 			Incidents: r.htmlIncidents(c.Node.IncidentIDs)})
 	}
 	return pageTemplate.Execute(w, data)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cointrail/cointrail/internal/chain"
+	"github.com/cointrail/cointrail/internal/report"
 	"github.com/cointrail/cointrail/internal/trace"
 )
 
@@ -22,7 +23,6 @@ var funcs = template.FuncMap{
 	"tlpClass":  tlpClass,
 	"tlpLabel":  func(t string) string { return "TLP:" + strings.ToUpper(strings.TrimPrefix(strings.ToUpper(t), "TLP:")) },
 	"pathq":     url.PathEscape,
-	"query":     url.QueryEscape,
 	"join":      strings.Join,
 	"deref":     func(p *int) int { return *p },
 	"add":       func(a, b int) int { return a + b },
@@ -35,36 +35,10 @@ func usd(s string) string {
 	if s == "" {
 		return "unknown"
 	}
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	out := "US$" + group(whole)
-	if frac != "" {
-		out += "." + frac
+	if rest, neg := strings.CutPrefix(s, "-"); neg {
+		return "−US$" + report.Grouped(rest)
 	}
-	if neg {
-		out = "−" + out
-	}
-	return out
-}
-
-// group puts thousands separators into a string of digits.
-func group(digits string) string {
-	if len(digits) <= 3 {
-		return digits
-	}
-	var b strings.Builder
-	lead := len(digits) % 3
-	if lead > 0 {
-		b.WriteString(digits[:lead])
-	}
-	for i := lead; i < len(digits); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(digits[i : i+3])
-	}
-	return b.String()
+	return "US$" + report.Grouped(s)
 }
 
 // amount formats an amount in base units of asset ("bitcoin:BTC", or a
@@ -94,7 +68,7 @@ func amount(base any, asset string) string {
 	chainID, symbol, _ := strings.Cut(asset, ":")
 	info, ok := chain.Lookup(chainID)
 	if !ok || (symbol != "" && symbol != info.Symbol) {
-		return group(s) + " " + asset
+		return report.Grouped(s) + " " + asset
 	}
 	n, ok := new(big.Int).SetString(s, 10)
 	if !ok {
@@ -112,12 +86,12 @@ func decimalOf(n *big.Int, decimals int) string {
 			digits = strings.Repeat("0", decimals-len(digits)+1) + digits
 		}
 		whole, frac := digits[:len(digits)-decimals], strings.TrimRight(digits[len(digits)-decimals:], "0")
-		digits = group(whole)
+		digits = report.Grouped(whole)
 		if frac != "" {
 			digits += "." + frac
 		}
 	} else {
-		digits = group(digits)
+		digits = report.Grouped(digits)
 	}
 	if neg {
 		return "-" + digits
