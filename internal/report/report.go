@@ -517,4 +517,3 @@ func Grouped(dec string) string {
 	}
 	return b.String()
 }
-
