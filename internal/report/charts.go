@@ -19,6 +19,15 @@ type Charts struct {
 	ByVictimType []byte
 }
 
+// Charts draws the report's charts, over the incidents [Run] read; none
+// for a report [Build] made. Only the HTML forms draw them.
+func (r *Report) Charts() Charts {
+	if r.seen == nil {
+		return Charts{}
+	}
+	return DrawCharts(r.seen, r.query)
+}
+
 // DrawCharts draws the charts of incs, the incidents a viewer may see,
 // between q's dates.
 func DrawCharts(incs []intel.Incident, q Query) Charts {

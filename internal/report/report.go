@@ -143,8 +143,9 @@ type Report struct {
 	// every incident the viewer may see, whatever From and To; [Run] fills
 	// it, [Build] does not.
 	Claims []Claim `json:"claims,omitempty"`
-	// Charts are drawn by Run for the HTML forms; not in the JSON.
-	Charts Charts `json:"-"`
+	// seen are the incidents Run read, for the charts the HTML forms draw.
+	seen  []intel.Incident
+	query Query
 }
 
 // IncidentRef is what a report says of an incident behind its figures.
@@ -261,7 +262,7 @@ func Run(ctx context.Context, src Source, v access.Viewer, q Query) (*Report, er
 	}
 	rep := Build(incs, q)
 	rep.Claims = PanelClaims(incs)
-	rep.Charts = DrawCharts(incs, q)
+	rep.seen, rep.query = incs, q
 	for i := range incs {
 		inc := &incs[i]
 		if slices.ContainsFunc(rep.Claims, func(c Claim) bool { return slices.Contains(c.Node.IncidentIDs, inc.ID) }) {

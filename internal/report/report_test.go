@@ -516,6 +516,13 @@ func TestRunClaims(t *testing.T) {
 		!strings.Contains(second, fmt.Sprintf(`<a href="/incidents/%s">%s</a>`, coincheck.ID, coincheck.Name)) {
 		t.Errorf("the page lacks the claims table linking %s", coincheck.ID)
 	}
+	// The HTML report draws its charts; the JSON has none.
+	if !strings.Contains(page, "<svg") || !strings.Contains(page, "Incidents by victim type") {
+		t.Error("the HTML report lacks its charts")
+	}
+	if strings.Contains(out(report.JSON), "<svg") {
+		t.Error("the JSON report carries a chart")
+	}
 	if csvOut := out(report.CSV); strings.Contains(csvOut, "Panel") {
 		t.Errorf("the CSV has the claims:\n%s", csvOut)
 	}

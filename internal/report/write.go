@@ -130,7 +130,10 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		Claims []htmlClaim
 		ByYear template.HTML
 		ByType template.HTML
-	}{R: r, Head: r.header(), ByYear: template.HTML(r.Charts.ByYear), ByType: template.HTML(r.Charts.ByVictimType)}
+	}{R: r, Head: r.header()}
+	if c := r.Charts(); c.ByYear != nil {
+		data.ByYear, data.ByType = template.HTML(c.ByYear), template.HTML(c.ByVictimType)
+	}
 	conv := func(values []string, row Row, total bool) htmlRow {
 		return htmlRow{Values: values, Row: row, USD: Grouped(row.LossUSD), Amounts: amountsText(row.Amounts), Total: total,
 			Incidents: r.htmlIncidents(row.IncidentIDs)}

@@ -86,6 +86,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 		p.Claims = append(p.Claims, reportClaim{Claim: c, Panel: c.PanelText(), Verdict: c.Verdict(), Refs: row(nil, c.Node).Refs})
 	}
 	p.Query = r.URL.RawQuery
-	p.ByYear, p.ByVictimType = template.HTML(rep.Charts.ByYear), template.HTML(rep.Charts.ByVictimType)
+	charts := rep.Charts()
+	p.ByYear, p.ByVictimType = template.HTML(charts.ByYear), template.HTML(charts.ByVictimType)
 	return s.render(w, r, "report", "Report", p)
 }
