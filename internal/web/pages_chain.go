@@ -289,6 +289,18 @@ func (s *Server) clusterOf(ctx context.Context, chainID, key string) (*clusterVi
 	return cv, nil
 }
 
+// traceKey names a trace as a page shows it: it changes when the
+// intelligence (seeds, labels, visibility) or the chain does.
+type traceKey struct {
+	org, role, chain string
+	// seeds is the incident, or the seed outpoints as given.
+	seeds     string
+	model     trace.Model
+	maxHops   int
+	lastAdded int64
+	txs       uint64
+}
+
 // traceQuery is what a trace page is asked: the chain, the seeds (an
 // incident's, or outputs and transactions) and the model.
 type traceQuery struct {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/big"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -176,18 +175,6 @@ type liveRow struct {
 	Amounts          []trace.Amount // by Models
 }
 
-// traceKey names a trace as a page shows it: it changes when the
-// intelligence (seeds, labels, visibility) or the chain does.
-type traceKey struct {
-	org, role, chain string
-	// seeds is the incident, or the seed outpoints as given.
-	seeds     string
-	model     trace.Model
-	maxHops   int
-	lastAdded int64
-	txs       uint64
-}
-
 // incidentModels are the models an incident page compares.
 var incidentModels = []trace.Model{trace.FIFO, trace.Haircut, trace.Poison}
 
@@ -214,24 +201,11 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) error {
 		p.Wallets = append(p.Wallets, walletGroup{Role: role, Wallets: byRole[role]})
 	}
 	if s.opts.Chain != nil && s.opts.Tracer != nil {
-		last, err := s.svc.LastAdded(ctx)
-		if err != nil {
-			return err
-		}
 		for _, c := range sortedKeys(chains) {
-			st, err := s.opts.Chain.Status(c)
-			if err != nil || st.Txs == 0 {
+			if st, err := s.opts.Chain.Status(c); err != nil || st.Txs == 0 {
 				continue
 			}
-			key := traceKey{org: v.Org, role: string(v.Role), chain: c, seeds: inc.ID, lastAdded: last, txs: st.Txs}
-			lt, ok := s.liveTraces.get(key)
-			if !ok {
-				lt = s.liveTrace(ctx, v, inc.ID, c)
-				if lt.Err == "" {
-					s.liveTraces.put(key, lt)
-				}
-			}
-			p.Traces = append(p.Traces, lt)
+			p.Traces = append(p.Traces, s.liveTrace(r, inc.ID, c))
 		}
 	}
 	if p.Commentary, err = s.commentary(ctx, v, inc.ID); err != nil {
@@ -295,42 +269,36 @@ func boolKeys[V any](m map[string]V) map[string]bool {
 	return out
 }
 
-// liveTrace traces incident id on chainID under each of incidentModels,
-// side by side, with the viewer's labels.
-func (s *Server) liveTrace(ctx context.Context, v access.Viewer, id, chainID string) liveTrace {
-	lt := liveTrace{Chain: chainID, Models: incidentModels,
-		URL: "/trace?" + url.Values{"chain": {chainID}, "incident": {id}}.Encode()}
-	seeds, err := trace.IncidentSeeds(ctx, s.svc, v, id, chainID)
-	if err == nil {
-		var labels map[string]trace.Label
-		labels, err = trace.LabelsFor(ctx, s.svc, v, chainID, nil)
-		if err == nil {
-			lt.Rows, lt.Tainted, lt.Asset, err = s.traceModels(ctx, chainID, seeds, labels)
-		}
-	}
-	if err != nil {
-		lt.Err = fault.MessageOf(err)
-	}
-	return lt
-}
-
-// traceModels runs the traces of incidentModels at once and tabulates the
-// amounts per entity.
-func (s *Server) traceModels(ctx context.Context, chainID string, seeds []trace.Seed, labels map[string]trace.Label) ([]liveRow, trace.Amount, string, error) {
+// liveTrace traces incident id on chainID under each of incidentModels at
+// once, side by side, as the trace page does (and sharing its kept traces),
+// and tabulates the amounts per entity.
+func (s *Server) liveTrace(r *http.Request, id, chainID string) liveTrace {
+	q := traceQuery{Chain: chainID, Incident: id, Model: trace.FIFO}
+	lt := liveTrace{Chain: chainID, Models: incidentModels, URL: "/trace?" + q.values().Encode()}
 	results := make([]*trace.Result, len(incidentModels))
 	errs := make([]error, len(incidentModels))
 	var wg sync.WaitGroup
 	for i, m := range incidentModels {
 		wg.Go(func() {
-			results[i], errs[i] = s.opts.Tracer.Trace(ctx, chainID, seeds, trace.Options{Model: m, Labels: labels, MaxEdges: 1, MaxStops: 1})
+			q := q
+			q.Model = m
+			results[i], errs[i] = s.runTrace(r, q)
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, trace.Amount{}, "", err
+			lt.Err = fault.MessageOf(err)
+			return lt
 		}
 	}
+	lt.Rows, lt.Tainted, lt.Asset = tabulate(results), results[0].Tainted, results[0].Asset
+	return lt
+}
+
+// tabulate sets side by side the amounts each entity received under each
+// of incidentModels, largest first under the first.
+func tabulate(results []*trace.Result) []liveRow {
 	rows := map[string]*liveRow{}
 	for i, res := range results {
 		for _, ep := range res.Endpoints {
@@ -360,7 +328,7 @@ func (s *Server) traceModels(ctx context.Context, chainID string, seeds []trace.
 		}
 		return cmp.Compare(a.Entity, b.Entity)
 	})
-	return out, results[0].Tainted, results[0].Asset, nil
+	return out
 }
 
 type actorsPage struct {

@@ -98,10 +98,9 @@ type Server struct {
 	// the process asks to be sent again.
 	csrfKey []byte
 	static  http.Handler
-	// liveTraces and traces keep what the incident pages and the trace
-	// page traced, until the intelligence or the chain changes.
-	liveTraces memo[traceKey, liveTrace]
-	traces     memo[traceKey, *trace.Result]
+	// traces keeps what the trace and incident pages traced, until the
+	// intelligence or the chain changes.
+	traces memo[traceKey, *trace.Result]
 }
 
 // New returns the interface over svc.
