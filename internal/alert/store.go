@@ -236,7 +236,7 @@ func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(sca
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
-	out := []T{}
+	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
@@ -369,8 +369,12 @@ func (s *Store) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
-	return queryAll(ctx, s.db, "alerts", scanAlert, alertQuery+` WHERE a.seq > ? AND (? = '' OR a.org = ?) AND (? = '' OR a.state = ?)
+	out, err := queryAll(ctx, s.db, "alerts", scanAlert, alertQuery+` WHERE a.seq > ? AND (? = '' OR a.org = ?) AND (? = '' OR a.state = ?)
 		ORDER BY a.seq LIMIT ?`, f.After, f.Org, f.Org, string(f.State), string(f.State), f.Limit)
+	if out == nil && err == nil {
+		out = []Alert{} // an empty list, in JSON too
+	}
+	return out, err
 }
 
 // Alert returns the alert with id (of org, unless org is ""), or an error
