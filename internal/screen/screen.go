@@ -174,17 +174,12 @@ type Result struct {
 	Received trace.Amount `json:"received"`
 }
 
-// Direct is a flag on the address (or on an address of its cluster).
+// Direct is a flag on the address (or on an address of its cluster): the
+// flagging object as intel.Flag describes it, or a label of a risky
+// category, with its source.
 type Direct struct {
-	Object     string `json:"object"`
-	Type       string `json:"type"`
-	Category   string `json:"category"`
-	Confidence *int   `json:"confidence,omitempty"`
-	TLP        string `json:"tlp"`
-	Owner      string `json:"owner"`
-	Incident   string `json:"incident,omitempty"`
-	Actor      string `json:"actor,omitempty"`
-	Source     string `json:"source,omitempty"`
+	intel.Flag
+	Source string `json:"source,omitempty"`
 	// Via is the cluster member that carries the flag ("" for the
 	// address itself).
 	Via   string  `json:"via,omitempty"`
@@ -250,7 +245,7 @@ func (s *Screener) Batch(ctx context.Context, v access.Viewer, chainID string, a
 		r := Result{Chain: chainID, Address: a, Direct: []Direct{}, Indirect: []Indirect{}, Received: trace.Amount{Int: new(big.Int)}}
 		addDirect := func(member, via string) {
 			for _, f := range flagsOf[member] {
-				d := Direct{Object: f.Object, Type: f.Type, Category: f.Category, Confidence: f.Confidence, TLP: f.TLP, Owner: f.Owner, Incident: f.Incident, Actor: f.Actor, Via: via}
+				d := Direct{Flag: f, Via: via}
 				d.Score = directScore(f.Category, f.Confidence, via != "")
 				r.Direct = append(r.Direct, d)
 			}
@@ -262,7 +257,7 @@ func (s *Screener) Batch(ctx context.Context, v access.Viewer, chainID string, a
 				if _, risky := DirectWeights[cat]; !risky {
 					continue // an exchange's or a miner's label is no flag
 				}
-				d := Direct{Object: l.Object, Type: "relationship", Category: cat, Confidence: l.Confidence, TLP: l.TLP, Owner: l.Owner, Source: l.Source, Via: via}
+				d := Direct{Flag: intel.Flag{Object: l.Object, Type: "relationship", Category: cat, Confidence: l.Confidence, TLP: l.TLP, Owner: l.Owner}, Source: l.Source, Via: via}
 				d.Score = directScore(cat, l.Confidence, via != "")
 				r.Direct = append(r.Direct, d)
 			}
