@@ -133,14 +133,16 @@ func setAll(o *Object, props map[string]any) {
 // Extension returns the raw properties of the extension with key id in the
 // object's "extensions", or nil.
 func (o *Object) Extension(id string) map[string]json.RawMessage {
-	if !o.extsDone {
-		o.exts = nil
-		if _, err := o.Decode("extensions", &o.exts); err != nil {
-			o.exts = nil
+	exts := o.exts.Load()
+	if exts == nil {
+		var m map[string]map[string]json.RawMessage
+		if _, err := o.Decode("extensions", &m); err != nil {
+			m = nil
 		}
-		o.extsDone = true
+		exts = &m
+		o.exts.Store(exts)
 	}
-	ext, ok := o.exts[id]
+	ext, ok := (*exts)[id]
 	if !ok {
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,9 +33,10 @@ type Object struct {
 	ID string
 
 	props map[string]json.RawMessage
-	// exts caches the decoded "extensions"; extsDone says it is filled.
-	exts     map[string]map[string]json.RawMessage
-	extsDone bool
+	// exts caches the decoded "extensions" (nil: not decoded yet). It is
+	// atomic so that readers in several goroutines may share an object, as
+	// long as none changes it.
+	exts atomic.Pointer[map[string]map[string]json.RawMessage]
 }
 
 // New returns an object of the given type and id with no other properties.
@@ -219,7 +221,7 @@ func (o *Object) Set(name string, v any) error {
 	o.props[name] = raw
 	switch name {
 	case "extensions":
-		o.exts, o.extsDone = nil, false
+		o.exts.Store(nil)
 	case "type":
 		o.Type, _ = v.(string)
 	case "id":
@@ -234,7 +236,7 @@ func (o *Object) Delete(name string) {
 		return
 	}
 	if name == "extensions" {
-		o.exts, o.extsDone = nil, false
+		o.exts.Store(nil)
 	}
 	delete(o.props, name)
 }
