@@ -55,11 +55,7 @@ func (s *Service) Labels(ctx context.Context, v access.Viewer, q FlagQuery) ([]W
 		if !ok {
 			continue
 		}
-		w.Value = s.canonicalAddress(w.Chain, w.Value)
-		if q.Chain != "" && w.Chain != q.Chain {
-			continue
-		}
-		if q.Address != "" && w.Value != s.canonicalAddress(w.Chain, q.Address) {
+		if w, ok = s.matchWallet(q, w); !ok {
 			continue
 		}
 		r := vw.recs[o.ID]

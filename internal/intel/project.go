@@ -191,6 +191,16 @@ type FlagQuery struct {
 	Address string
 }
 
+// matchWallet returns w with its address in canonical form, and whether q
+// selects it.
+func (s *Service) matchWallet(q FlagQuery, w Wallet) (Wallet, bool) {
+	w.Value = s.canonicalAddress(w.Chain, w.Value)
+	if q.Chain != "" && w.Chain != q.Chain {
+		return w, false
+	}
+	return w, q.Address == "" || w.Value == s.canonicalAddress(w.Chain, q.Address)
+}
+
 // Flags returns the addresses flagged by objects v may see, with the
 // objects that flag them, ordered by chain and address.
 func (s *Service) Flags(ctx context.Context, v access.Viewer, q FlagQuery) ([]FlaggedAddress, error) {
@@ -202,11 +212,8 @@ func (s *Service) Flags(ctx context.Context, v access.Viewer, q FlagQuery) ([]Fl
 	byAddr := map[key]*FlaggedAddress{}
 	var used []*Record
 	add := func(w Wallet, o *stix.Object, f Flag) {
-		w.Value = s.canonicalAddress(w.Chain, w.Value)
-		if q.Chain != "" && w.Chain != q.Chain {
-			return
-		}
-		if q.Address != "" && w.Value != s.canonicalAddress(w.Chain, q.Address) {
+		w, ok := s.matchWallet(q, w)
+		if !ok {
 			return
 		}
 		r := vw.recs[o.ID]
