@@ -172,7 +172,7 @@ func viewport() chromedp.Action[chromedp.Void] {
 func Run(t testing.TB, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := step(ctx, func(ctx context.Context) error { return chromedp.Do(ctx, actions...) }); err != nil {
-		t.Fatalf("browsertest: run: %v", err)
+		t.Fatalf("browsertest: run: %v%s", err, where(ctx))
 	}
 }
 
@@ -197,7 +197,7 @@ func Text(t testing.TB, ctx context.Context, sel string) string {
 		return err
 	})
 	if err != nil {
-		t.Fatalf("browsertest: text of %q: %v", sel, err)
+		t.Fatalf("browsertest: text of %q: %v%s", sel, err, where(ctx))
 	}
 	return text
 }
@@ -214,9 +214,22 @@ func Get[T any](t testing.TB, ctx context.Context, what string, a chromedp.Actio
 		return err
 	})
 	if err != nil {
-		t.Fatalf("browsertest: %s: %v", what, err)
+		t.Fatalf("browsertest: %s: %v%s", what, err, where(ctx))
 	}
 	return v
+}
+
+// where says which page the tab is on and how it begins, for the message
+// of a step that failed: a step that waited in vain often did so on an
+// error page.
+func where(ctx context.Context) string {
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	page, err := chromedp.Run(wctx, chromedp.Evaluate[string](`location.href + "\n" + (document.body ? document.body.innerText.slice(0, 400) : "")`))
+	if err != nil {
+		return ""
+	}
+	return "\nthe tab was on " + page
 }
 
 // step runs f with a context limited to stepTimeout, and says so when that
